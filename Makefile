@@ -1,0 +1,45 @@
+# cnnrun — `make help` lists the targets.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Real data for slow tests and benchmarks (optional; tests skip without it).
+export CNNRUN_SHARED_DATA ?= $(abspath ../shared/data)
+
+.PHONY: help install demo test test-full lint format bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (cnnrun needs Python 3.11)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install cnnrun into it (.venv/bin/cnnrun)
+
+demo: $(STAMP) ## Train a real CNN on the embedded Fashion-MNIST sample (~2 min)
+	$(BIN)/cnnrun train configs/demo.yaml
+
+test: $(STAMP) ## Run the fast test suite (no network, no real data needed)
+	$(BIN)/pytest -q
+
+test-full: $(STAMP) ## Run every test, slow and real-data ones included
+	$(BIN)/pytest -q -m ''
+
+lint: $(STAMP) ## ruff check + format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP) ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+bench: $(STAMP) ## Benchmarks: cnnrun vs plain Keras, command start-up; writes benchmarks/results/
+	$(BIN)/python benchmarks/run_all.py --out benchmarks/results
+
+clean: ## Remove the venv and caches (runs/ is kept)
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache

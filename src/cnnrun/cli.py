@@ -1,0 +1,224 @@
+"""The ``cnnrun`` command line (SPEC §2). Commands are thin: they parse, call, and report.
+
+TensorFlow is imported only inside the commands that build or train a model.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cnnrun import __version__
+from cnnrun.errors import ConfigError, DataError
+
+app = typer.Typer(
+    help="Run, inspect and compare CNN experiments described in YAML files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+data_app = typer.Typer(help="Offline data management: where data is looked for, and placing it.")
+app.add_typer(data_app, name="data")
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_CONFIG = 2
+
+
+def _fail_config(exc: ConfigError) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, markup=False)
+    return typer.Exit(EXIT_CONFIG)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"cnnrun {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Run, inspect and compare CNN experiments described in YAML files."""
+
+
+ConfigArg = Annotated[
+    Path, typer.Argument(help="Experiment file (YAML).", exists=True, dir_okay=False)
+]
+
+
+def _load(config: Path, overrides: list[str]):  # noqa: ANN202 - LoadedConfig, lazily imported
+    from cnnrun.config.load import load_experiment
+
+    return load_experiment(config, overrides)
+
+
+@app.command()
+def train(
+    config: ConfigArg,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a key: --set optimizer.learning_rate=3e-4"),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Override `epochs`.")] = None,
+    name: Annotated[str | None, typer.Option(help="Override `name` (run-name prefix).")] = None,
+    runs_dir: Annotated[Path, typer.Option(help="Where run folders are created.")] = Path("runs"),
+    seed: Annotated[int | None, typer.Option(min=0, help="Override `seed`.")] = None,
+    smoke: Annotated[
+        bool, typer.Option(help="A few batches and at most 2 epochs; every artifact written.")
+    ] = False,
+    synthetic: Annotated[
+        bool, typer.Option(help="Use generated data of the model's shape (data.dataset=synthetic).")
+    ] = False,
+) -> None:
+    """Train an experiment; the last line printed is the run folder."""
+    overrides = list(set_ or [])
+    if synthetic:
+        overrides += ["data.dataset=synthetic", "data.path=null"]
+    for key, value in (("epochs", epochs), ("name", name), ("seed", seed)):
+        if value is not None:
+            overrides.append(f"{key}={json.dumps(value)}")
+    try:
+        loaded = _load(config, overrides)
+        from cnnrun.train.trainer import TrainOptions
+        from cnnrun.train.trainer import train as run_training
+
+        result = run_training(loaded, TrainOptions(runs_dir=runs_dir, smoke=smoke), console)
+    except ConfigError as exc:
+        raise _fail_config(exc) from None
+    except DataError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted: the run folder keeps the epochs completed so far")
+        raise typer.Exit(130) from None
+    test = "  ".join(f"{k} {v:.4f}" for k, v in result.results["test"].items())
+    console.print(f"[bold green]done[/]: test {test}", highlight=False)
+    print(result.run_dir)
+
+
+@app.command()
+def summary(
+    target: Annotated[Path, typer.Argument(help="Experiment file, or a run folder.", exists=True)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a key.")] = None,
+) -> None:
+    """Show the model's layers and parameter counts, without loading data or training."""
+    from cnnrun import runfiles
+
+    config = target / runfiles.CONFIG if target.is_dir() else target
+    if not config.is_file():
+        err_console.print(f"error: {target} is not a run folder (no {runfiles.CONFIG})")
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        loaded = _load(config, list(set_ or []))
+        from cnnrun.model.build import build_model
+        from cnnrun.model.describe import describe, table
+
+        info = describe(build_model(loaded.experiment, loaded))
+    except ConfigError as exc:
+        raise _fail_config(exc) from None
+    if as_json:
+        print(json.dumps(info, indent=2))
+    else:
+        console.print(table(info))
+
+
+@app.command()
+def validate(
+    configs: Annotated[
+        list[Path], typer.Argument(help="Experiment files.", exists=True, dir_okay=False)
+    ],
+    build: Annotated[
+        bool, typer.Option(help="Also build each model (imports TensorFlow; catches shapes).")
+    ] = False,
+) -> None:
+    """Check experiment files; exit 2 when one is invalid."""
+    bad = 0
+    for path in configs:
+        try:
+            loaded = _load(path, [])
+            if build:
+                from cnnrun.model.build import build_model
+
+                build_model(loaded.experiment, loaded)
+        except ConfigError as exc:
+            bad += 1
+            err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, markup=False)
+            continue
+        console.print(f"[green]ok[/] {path}", highlight=False)
+    if bad:
+        raise typer.Exit(EXIT_CONFIG)
+
+
+class Listing(enum.StrEnum):
+    """What `cnnrun list` can show."""
+
+    layers = "layers"
+    datasets = "datasets"
+    optimizers = "optimizers"
+    schedules = "schedules"
+    callbacks = "callbacks"
+    losses = "losses"
+    metrics = "metrics"
+
+
+@app.command("list")
+def list_(
+    what: Annotated[Listing, typer.Argument(help="Which names to list.")] = Listing.layers,
+) -> None:
+    """Show the names the experiment file accepts."""
+    from rich.table import Table
+
+    from cnnrun.listing import rows
+
+    table = Table(title=f"{what.value}", show_lines=False)
+    table.add_column("name", style="bold")
+    table.add_column("details")
+    for name, details in rows(what.value):
+        table.add_row(name, details)
+    console.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the experiment file's JSON Schema (for editors; see the README)."""
+    from cnnrun.config.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+
+
+def _register_run_commands() -> None:
+    try:
+        from cnnrun.cli_runs import compare, show
+    except ImportError:  # pragma: no cover - during development only
+        return
+    app.command()(compare)
+    app.command()(show)
+
+
+_register_run_commands()
+
+from cnnrun.cli_data import register as _register_data  # noqa: E402
+
+_register_data(data_app, console, err_console)
+
+
+def main() -> None:
+    """Entry point of the ``cnnrun`` console script."""
+    app(prog_name="cnnrun")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""The experiment file (SPEC §3) as typed models: every key, its type, default and meaning.
+
+This is the one place defaults live. Structure and types are checked here by pydantic;
+names that refer to registries (layers, optimizers, data sets, ...) are checked against
+those registries by :mod:`cnnrun.config.checks`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+from cnnrun.catalog import CALLBACK_CLASSES
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of a stack: a Keras class name and its arguments.
+
+    Written in YAML as ``Flatten`` (no arguments), ``Dropout: 0.25`` (one positional
+    argument), ``MaxPooling2D: [2, 2]`` (positional arguments) or
+    ``Conv2D: {filters: 32, kernel_size: 3}`` (keyword arguments).
+    """
+
+    type: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    form: Literal["bare", "scalar", "list", "mapping"] = "bare"
+
+    def to_yaml(self) -> Any:
+        """The YAML form this spec was written in."""
+        if self.form == "bare":
+            return self.type
+        if self.form == "scalar":
+            return {self.type: self.args[0]}
+        if self.form == "list":
+            return {self.type: list(self.args)}
+        return {self.type: dict(self.kwargs)}
+
+
+def _parse_layer(value: Any) -> LayerSpec:
+    if isinstance(value, LayerSpec):
+        return value
+    if isinstance(value, str):
+        return LayerSpec(value)
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, arg),) = value.items()
+        if not isinstance(name, str):
+            raise ValueError("a layer's name must be a string")
+        if arg is None:
+            return LayerSpec(name)
+        if isinstance(arg, dict):
+            if not all(isinstance(k, str) for k in arg):
+                raise ValueError("layer argument names must be strings")
+            return LayerSpec(name, kwargs=dict(arg), form="mapping")
+        if isinstance(arg, list):
+            return LayerSpec(name, args=tuple(arg), form="list")
+        return LayerSpec(name, args=(arg,), form="scalar")
+    raise ValueError(
+        "a layer is a class name (`Flatten`) or a one-key mapping "
+        "(`Dropout: 0.25`, `MaxPooling2D: [2, 2]`, `Dense: {units: 10}`)"
+    )
+
+
+Layer = Annotated[
+    LayerSpec,
+    BeforeValidator(_parse_layer),
+    PlainSerializer(lambda spec: spec.to_yaml()),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "a Keras layer class name, no arguments"},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "description": "Keras layer class name -> scalar, list or mapping of args",
+                    "additionalProperties": {
+                        "anyOf": [
+                            {"type": ["number", "string", "boolean", "null"]},
+                            {"type": "array"},
+                            {"type": "object"},
+                        ]
+                    },
+                },
+            ]
+        }
+    ),
+]
+
+
+class DataConfig(_Strict):
+    """Where the examples come from and how they are batched."""
+
+    dataset: str = Field(
+        "fashion_mnist_sample",
+        description="data set name (`cnnrun list datasets`): mnist, fashion_mnist, cifar10, "
+        "npz, synthetic, fashion_mnist_sample (embedded)",
+    )
+    path: str | None = Field(
+        None, description="local file or folder of the data (npz file, or a folder holding it)"
+    )
+    validation: Literal["split", "test", "none"] = Field(
+        "split",
+        description="split: hold out `validation_split` of the training set; "
+        "test: validate on the test set; none: no validation",
+    )
+    validation_split: float = Field(
+        0.1, ge=0.0, lt=1.0, description="fraction of training examples held out (the last ones)"
+    )
+    batch_size: int = Field(32, ge=1, description="examples per training step")
+    limit: int | None = Field(
+        None, ge=1, description="use only the first N training examples (synthetic: its size)"
+    )
+    test_limit: int | None = Field(
+        None, ge=1, description="use only the first N test examples (synthetic: its size)"
+    )
+    shuffle: bool = Field(True, description="reshuffle the training set each epoch")
+
+
+class ModelConfig(_Strict):
+    """A stack of Keras layers applied to one input."""
+
+    input_shape: list[Annotated[int, Field(ge=1)]] = Field(
+        ..., min_length=1, description="shape of one example, without the batch axis"
+    )
+    layers: list[Layer] = Field(..., min_length=1, description="Keras layers, in order")
+
+
+class OptimizerConfig(BaseModel):
+    """A Keras optimizer by name; other keys are passed to its constructor."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field("adam", description="Keras optimizer name (`cnnrun list optimizers`)")
+    learning_rate: float | None = Field(
+        None, gt=0, description="initial learning rate (Keras's default when omitted)"
+    )
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """Constructor arguments other than the name."""
+        extra = dict(self.model_extra or {})
+        if self.learning_rate is not None:
+            extra["learning_rate"] = self.learning_rate
+        return extra
+
+
+class ConstantSchedule(_Strict):
+    """The optimizer's learning rate, unchanged."""
+
+    name: Literal["constant"]
+
+
+class ExponentialPerEpochSchedule(_Strict):
+    """lr = initial_learning_rate · decay_rate^epoch (epoch from 0), as in the chapter's §5.4."""
+
+    name: Literal["exponential_per_epoch"]
+    initial_learning_rate: float | None = Field(
+        None, gt=0, description="lr of epoch 0 (default: the optimizer's)"
+    )
+    decay_rate: float = Field(0.9, gt=0, description="factor applied at each epoch")
+
+
+class StepSchedule(_Strict):
+    """lr = initial_learning_rate · factor^(epoch // every)."""
+
+    name: Literal["step"]
+    initial_learning_rate: float | None = Field(None, gt=0)
+    factor: float = Field(0.5, gt=0, description="multiplier at each step")
+    every: int = Field(10, ge=1, description="epochs between steps")
+
+
+class CosineSchedule(_Strict):
+    """Cosine decay from initial to min learning rate over the run, after a linear warm-up."""
+
+    name: Literal["cosine"]
+    initial_learning_rate: float | None = Field(None, gt=0)
+    min_learning_rate: float = Field(0.0, ge=0)
+    warmup_epochs: int = Field(0, ge=0)
+
+
+class ReduceOnPlateauSchedule(_Strict):
+    """Keras's ReduceLROnPlateau: multiply lr by ``factor`` when ``monitor`` stalls."""
+
+    name: Literal["reduce_on_plateau"]
+    monitor: str = "val_loss"
+    factor: float = Field(0.1, gt=0, lt=1)
+    patience: int = Field(5, ge=0)
+    min_delta: float = Field(1e-4, ge=0)
+    min_lr: float = Field(0.0, ge=0)
+
+
+Schedule = Annotated[
+    ConstantSchedule
+    | ExponentialPerEpochSchedule
+    | StepSchedule
+    | CosineSchedule
+    | ReduceOnPlateauSchedule,
+    Field(discriminator="name"),
+]
+SCHEDULE_NAMES = ("constant", "exponential_per_epoch", "step", "cosine", "reduce_on_plateau")
+
+
+class LossConfig(BaseModel):
+    """A Keras loss by name; other keys (``from_logits``, ...) go to its constructor."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+
+
+def _loss(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+def _ser_loss(loss: LossConfig) -> Any:
+    return loss.name if not loss.model_extra else {"name": loss.name, **loss.model_extra}
+
+
+Loss = Annotated[LossConfig, BeforeValidator(_loss), PlainSerializer(_ser_loss)]
+
+CALLBACK_NAMES = tuple(CALLBACK_CLASSES)
+
+
+def _callback(value: Any) -> Any:
+    if isinstance(value, str):
+        return {value: {}}
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, args),) = value.items()
+        return {name: {} if args is None else args}
+    return value
+
+
+Callback = Annotated[
+    dict[str, dict[str, Any]],
+    BeforeValidator(_callback),
+    Field(min_length=1, max_length=1, description="callback name -> its arguments"),
+]
+
+
+class Experiment(_Strict):
+    """One experiment: data, model, optimization and training length."""
+
+    name: str = Field("experiment", min_length=1, max_length=80, description="run-name prefix")
+    seed: int = Field(1337, ge=0, description="seed of every random generator")
+    task: Literal["classification"] = Field("classification", description="what is predicted")
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: Schedule | None = Field(None, description="learning-rate schedule (per epoch)")
+    loss: Loss = Field(
+        default_factory=lambda: LossConfig(name="sparse_categorical_crossentropy"),
+        description="Keras loss name, or {name: ..., other args}",
+    )
+    metrics: list[str] = Field(["accuracy"], description="Keras metric names")
+    epochs: int = Field(5, ge=1, description="passes over the training set")
+    monitor: str = Field("val_loss", description="the quantity that picks the best checkpoint")
+    callbacks: list[Callback] = Field(
+        default_factory=list,
+        description="extra Keras callbacks: early_stopping, reduce_lr_on_plateau, "
+        "tensorboard, terminate_on_nan",
+    )
+
+    @model_validator(mode="after")
+    def _monitor_needs_validation(self) -> Experiment:
+        if self.data.validation == "none" and self.monitor.startswith("val_"):
+            self.monitor = self.monitor[len("val_") :]
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config, as it is written to the run folder's ``config.yaml``."""
+        return self.model_dump(mode="python", exclude_none=False)
+
+
+def json_schema() -> dict[str, Any]:
+    """The experiment file's JSON Schema (for editors and the YAML language server)."""
+    schema = Experiment.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "cnnrun experiment"
+    schema.setdefault("properties", {})["extends"] = {
+        "type": "string",
+        "description": "a base experiment file (relative to this one) whose keys this file changes",
+    }
+    return schema

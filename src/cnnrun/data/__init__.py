@@ -1,0 +1,1 @@
+"""Data sets: finding files locally, loading them as arrays, and feeding them to Keras."""

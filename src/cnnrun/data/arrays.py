@@ -1,0 +1,97 @@
+"""In-memory data sets as NumPy arrays (no TensorFlow here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class ArrayData:
+    """Train and test examples as arrays, before scaling.
+
+    Attributes:
+        x_train: Images, ``uint8`` (scaled by 1/255 when fed) or float.
+        y_train: Integer class labels.
+        x_test: Test images.
+        y_test: Test labels.
+        class_names: One name per class, when known.
+        source: Where the arrays were read from (a path or a description).
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str] | None = None
+    source: str = ""
+
+    def limited(self, train: int | None, test: int | None) -> ArrayData:
+        """The first ``train`` training and ``test`` test examples (None keeps all)."""
+        return ArrayData(
+            self.x_train[:train],
+            self.y_train[:train],
+            self.x_test[:test],
+            self.y_test[:test],
+            self.class_names,
+            self.source,
+        )
+
+
+@dataclass
+class Splits:
+    """Train, validation and test arrays shaped for the model."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str] | None
+    source: str
+
+
+def fit_to_input(x: np.ndarray, input_shape: tuple[int, ...], name: str) -> np.ndarray:
+    """Reshape images to the model's input shape (adds the channel axis of grey images).
+
+    Raises:
+        ValueError: When the sizes cannot match.
+    """
+    target = tuple(input_shape)
+    if x.shape[1:] == target:
+        return x
+    if int(np.prod(x.shape[1:])) == int(np.prod(target)):
+        return x.reshape((x.shape[0], *target))
+    raise ValueError(
+        f"the {name} images have shape {x.shape[1:]}, which cannot be reshaped to the "
+        f"model's input_shape {list(target)}"
+    )
+
+
+def split(
+    data: ArrayData, input_shape: tuple[int, ...], validation: str, validation_split: float
+) -> Splits:
+    """Shape the arrays for the model and hold out validation examples.
+
+    Like Keras's ``validation_split``, the held-out examples are the last ones of the
+    training set, taken before any shuffling.
+    """
+    x_train = fit_to_input(data.x_train, input_shape, "training")
+    x_test = fit_to_input(data.x_test, input_shape, "test")
+    y_train, y_test = data.y_train.astype("int32"), data.y_test.astype("int32")
+    x_val = y_val = None
+    if validation == "test":
+        x_val, y_val = x_test, y_test
+    elif validation == "split" and validation_split > 0:
+        n_val = int(len(x_train) * validation_split)
+        if n_val < 1 or n_val >= len(x_train):
+            raise ValueError(
+                f"validation_split {validation_split} of {len(x_train)} examples leaves "
+                "no validation or no training examples"
+            )
+        cut = len(x_train) - n_val
+        x_train, x_val = x_train[:cut], x_train[cut:]
+        y_train, y_val = y_train[:cut], y_train[cut:]
+    return Splits(x_train, y_train, x_val, y_val, x_test, y_test, data.class_names, data.source)

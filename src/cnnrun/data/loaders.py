@@ -1,0 +1,200 @@
+"""The built-in data sets (SPEC §5), as NumPy arrays. No TensorFlow is imported here."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from cnnrun.config.schema import DataConfig
+from cnnrun.data import locate
+from cnnrun.data.arrays import ArrayData
+from cnnrun.errors import DataError
+from cnnrun.registry import Registry
+
+Loader = Callable[[DataConfig, tuple[int, ...], int], ArrayData]
+DATASETS: Registry[Loader] = Registry("data set")
+
+EMBEDDED_FILE = Path(__file__).with_name("embedded") / "fashion_mnist_sample.npz"
+
+FASHION_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]  # fmt: skip
+MNIST_CLASSES = [str(i) for i in range(10)]
+CIFAR10_CLASSES = [
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+]  # fmt: skip
+
+
+def read_npz(path: Path, class_names: list[str] | None = None) -> ArrayData:
+    """Read an ``.npz`` in the keras.datasets layout (``x_train, y_train, x_test, y_test``).
+
+    Raises:
+        DataError: When the file cannot be read or lacks a key.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
+            if missing:
+                raise DataError(
+                    f"{path}: missing arrays {missing}; expected x_train, y_train, x_test, "
+                    f"y_test (the keras.datasets layout); found {sorted(f.files)}"
+                )
+            names = [str(n) for n in f["class_names"]] if "class_names" in f else class_names
+            return ArrayData(
+                f["x_train"],
+                f["y_train"].reshape(-1),
+                f["x_test"],
+                f["y_test"].reshape(-1),
+                names,
+                str(path),
+            )
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read it as an .npz file ({exc})") from None
+
+
+def _download(name: str, fetch: Callable[[], tuple], names: list[str], cfg: DataConfig) -> tuple:
+    """Keras's own loader (downloads into its cache), with a clear error when offline."""
+    from cnnrun.tf_env import import_keras
+
+    import_keras()
+    try:
+        return fetch()
+    except Exception as exc:  # any network or archive failure
+        raise DataError(
+            f"data set '{name}' was not found locally and could not be downloaded "
+            f"({type(exc).__name__}: {str(exc)[:200]}).\n" + locate.where_message(names, cfg.path)
+        ) from None
+
+
+def _keras_builtin(
+    name: str,
+    npz_names: list[str],
+    classes: list[str],
+    fetch: Callable[[], tuple],
+    read_other: Callable[[Path], ArrayData | None] | None = None,
+) -> Loader:
+    def load(cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int) -> ArrayData:
+        found = locate.find(npz_names, cfg.path)
+        if found is not None and found.suffix == ".npz":
+            return read_npz(found, classes)
+        if found is not None and read_other is not None:
+            data = read_other(found)
+            if data is not None:
+                return data
+        (x_train, y_train), (x_test, y_test) = _download(name, fetch, npz_names[:1], cfg)
+        return ArrayData(
+            x_train, y_train.reshape(-1), x_test, y_test.reshape(-1), classes, "keras download"
+        )
+
+    return load
+
+
+def _read_idx_folder(folder: Path) -> ArrayData | None:
+    """Keras's Fashion-MNIST cache: four IDX ``.gz`` files in ``fashion-mnist/``."""
+    files = [
+        "train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+    ]  # fmt: skip
+    if not all((folder / f).exists() for f in files):
+        return None
+    arrays = []
+    for fname in files:
+        with gzip.open(folder / fname, "rb") as f:
+            raw = f.read()
+        arr = np.frombuffer(raw, np.uint8, offset=8 if "labels" in fname else 16)
+        arrays.append(arr if "labels" in fname else arr.reshape(-1, 28, 28))
+    return ArrayData(arrays[1], arrays[0], arrays[3], arrays[2], FASHION_CLASSES, str(folder))
+
+
+def _read_cifar_folder(folder: Path) -> ArrayData | None:
+    """The official ``cifar-10-batches-py`` folder (Python pickles of the data set's authors)."""
+    if (folder / "cifar-10-batches-py").is_dir():
+        folder = folder / "cifar-10-batches-py"
+    batches = [folder / f"data_batch_{i}" for i in range(1, 6)]
+    if not all(b.exists() for b in [*batches, folder / "test_batch"]):
+        return None
+
+    def read(path: Path) -> tuple[np.ndarray, np.ndarray]:
+        with open(path, "rb") as f:
+            d = pickle.load(f, encoding="bytes")  # the official format is a pickle
+        x = np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        return x, np.asarray(d[b"labels"], np.uint8)
+
+    parts = [read(b) for b in batches]
+    x_test, y_test = read(folder / "test_batch")
+    return ArrayData(
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        x_test,
+        y_test,
+        CIFAR10_CLASSES,
+        str(folder),
+    )
+
+
+def _fetch(module: str) -> Callable[[], tuple]:
+    def fetch() -> tuple:
+        import keras
+
+        return getattr(keras.datasets, module).load_data()
+
+    return fetch
+
+
+DATASETS.register("mnist", "MNIST handwritten digits, 28x28 grey, 10 classes (60k/10k)")(
+    _keras_builtin("mnist", ["mnist.npz"], MNIST_CLASSES, _fetch("mnist"))
+)
+DATASETS.register("fashion_mnist", "Fashion-MNIST clothes, 28x28 grey, 10 classes (60k/10k)")(
+    _keras_builtin(
+        "fashion_mnist",
+        ["fashion_mnist.npz", "fashion-mnist"],
+        FASHION_CLASSES,
+        _fetch("fashion_mnist"),
+        _read_idx_folder,
+    )
+)
+DATASETS.register("cifar10", "CIFAR-10 photos, 32x32 colour, 10 classes (50k/10k)")(
+    _keras_builtin(
+        "cifar10",
+        ["cifar10.npz", "cifar-10-batches-py", "cifar-10-batches-py-target"],
+        CIFAR10_CLASSES,
+        _fetch("cifar10"),
+        _read_cifar_folder,
+    )
+)
+
+
+@DATASETS.register("npz", "any .npz with x_train, y_train, x_test, y_test (set data.path)")
+def load_npz(cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int) -> ArrayData:
+    """Read the ``.npz`` named by ``data.path``."""
+    if not cfg.path:
+        raise DataError("data set 'npz' needs data.path: the .npz file to read")
+    path = Path(cfg.path).expanduser()
+    if not path.is_file():
+        raise DataError(f"data.path {str(path)!r} does not exist (data set 'npz')")
+    return read_npz(path)
+
+
+@DATASETS.register(
+    "fashion_mnist_sample",
+    "embedded: 6,000 real Fashion-MNIST images shipped with cnnrun (5,000 train / 1,000 test)",
+)
+def load_embedded(cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int) -> ArrayData:
+    """The small real subset that ships inside the package (no file or network needed)."""
+    return read_npz(EMBEDDED_FILE, FASHION_CLASSES)
+
+
+@DATASETS.register("synthetic", "generated, deterministic, any shape and number of classes")
+def load_synthetic(cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int) -> ArrayData:
+    """Learnable random data: each class is a fixed random pattern plus noise.
+
+    Sizes default to 512 training and 128 test examples (``limit`` / ``test_limit``).
+    """
+    from cnnrun.data.synthetic import classification
+
+    return classification(input_shape, num_classes, cfg.limit or 512, cfg.test_limit or 128)

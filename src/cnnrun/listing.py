@@ -1,0 +1,42 @@
+"""The names `cnnrun list` shows, with one line of details each (no TensorFlow)."""
+
+from __future__ import annotations
+
+from cnnrun import catalog
+
+
+def rows(what: str) -> list[tuple[str, str]]:
+    """``(name, details)`` rows for one of the listings."""
+    cat = catalog.load()
+    if what == "layers":
+        return [
+            (name, ", ".join(spec["required"]) and "needs " + ", ".join(spec["required"]))
+            for name, spec in cat["layers"].items()
+        ]
+    if what == "optimizers":
+        return [(n, "args: " + ", ".join(s["params"][:6]) + ", ...") for n, s in
+                cat["optimizers"].items()]  # fmt: skip
+    if what in ("losses", "metrics"):
+        return [(n, "") for n in cat[what]]
+    if what == "callbacks":
+        return [(n, "args: " + ", ".join(s["params"])) for n, s in cat["callbacks"].items()]
+    if what == "schedules":
+        from cnnrun.config.schema import Experiment
+
+        union = Experiment.model_fields["schedule"].annotation
+        from cnnrun.config.load import _models_in
+
+        return [
+            (
+                str(m.model_fields["name"].annotation.__args__[0]),
+                (m.__doc__ or "").strip().splitlines()[0]
+                + "  args: "
+                + ", ".join(f for f in m.model_fields if f != "name"),
+            )
+            for m in _models_in(union)
+        ]
+    if what == "datasets":
+        from cnnrun.data.loaders import DATASETS
+
+        return [(n, DATASETS.help(n)) for n in DATASETS.names()]
+    raise ValueError(f"nothing to list called {what!r}")

@@ -1,0 +1,1 @@
+"""Building Keras models from the experiment file, and describing them."""

@@ -1,0 +1,139 @@
+"""Build and compile the Keras model an experiment describes, naming the layer at fault."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from cnnrun.config.load import LoadedConfig
+from cnnrun.config.schema import Experiment, LayerSpec
+from cnnrun.errors import ConfigError
+from cnnrun.tf_env import import_keras
+
+# Losses that expect one probability vector per example: the output must be (batch, classes).
+CLASS_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy")
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _located(loaded: LoadedConfig | None, message: str, path: str, **kw: Any) -> ConfigError:
+    return loaded.error(message, path, **kw) if loaded else ConfigError(message, path=path, **kw)
+
+
+def build_model(exp: Experiment, loaded: LoadedConfig | None = None) -> Any:
+    """Build the layer stack as a functional Keras model (uncompiled).
+
+    Layer names follow Keras's scheme per model (``conv2d``, ``conv2d_1``, ...) so they do
+    not depend on what else was built in the process.
+
+    Raises:
+        ConfigError: Naming the layer that cannot be created or applied to its input.
+    """
+    keras = import_keras()
+    inputs = keras.Input(shape=tuple(exp.model.input_shape), name="input")
+    x = inputs
+    seen: Counter[str] = Counter()
+    for i, spec in enumerate(exp.model.layers):
+        path = f"model.layers[{i}]"
+        layer = _make_layer(keras, spec, seen, loaded, path)
+        try:
+            x = layer(x)
+        except Exception as exc:  # Keras raises ValueError, TypeError, ... for bad shapes
+            raise _located(
+                loaded,
+                f"{spec.type} cannot be applied to its input of shape {tuple(x.shape)}",
+                path,
+                expected="a layer stack whose shapes fit (see `cnnrun summary`)",
+                received=_first_line(exc),
+            ) from None
+    model = keras.Model(inputs, x, name=_snake(exp.name).replace("-", "_")[:60] or "model")
+    _check_output(exp, model, loaded)
+    return model
+
+
+def _make_layer(keras: Any, spec: LayerSpec, seen: Counter, loaded: Any, path: str) -> Any:
+    cls = getattr(keras.layers, spec.type)
+    kwargs = dict(spec.kwargs)
+    if "name" not in kwargs:
+        base = _snake(spec.type)
+        kwargs["name"] = base if not seen[base] else f"{base}_{seen[base]}"
+        seen[base] += 1
+    try:
+        return cls(*spec.args, **kwargs)
+    except Exception as exc:
+        raise _located(
+            loaded,
+            f"Keras rejected the arguments of {spec.type}",
+            f"{path}.{spec.type}",
+            expected="arguments Keras accepts (see the Keras docs of this layer)",
+            received=_first_line(exc),
+        ) from None
+
+
+def _check_output(exp: Experiment, model: Any, loaded: LoadedConfig | None) -> None:
+    shape = tuple(model.output.shape)
+    if exp.loss.name in CLASS_LOSSES and len(shape) != 2:
+        last = len(exp.model.layers) - 1
+        raise _located(
+            loaded,
+            f"the model's output has shape {shape}, but the loss {exp.loss.name} needs "
+            "one vector of class scores per example, (batch, classes)",
+            f"model.layers[{last}]",
+            expected="a Flatten or GlobalAveragePooling2D layer before the last Dense layer",
+            received=f"{exp.model.layers[last].type} giving {shape}",
+        )
+
+
+def output_classes(model: Any) -> int:
+    """The number of classes the model predicts (its last axis)."""
+    return int(model.output.shape[-1])
+
+
+def compile_model(model: Any, exp: Experiment, loaded: LoadedConfig | None = None) -> None:
+    """Compile with the experiment's optimizer, loss and metrics.
+
+    Raises:
+        ConfigError: When Keras rejects the optimizer's or the loss's arguments.
+    """
+    keras = import_keras()
+    try:
+        optimizer = keras.optimizers.get(
+            {"class_name": exp.optimizer.name.lower(), "config": exp.optimizer.kwargs}
+        )
+    except Exception as exc:
+        raise _located(
+            loaded, "Keras rejected the optimizer", "optimizer", received=_first_line(exc)
+        ) from None
+    try:
+        loss = _loss(keras, exp.loss.name, dict(exp.loss.model_extra or {}))
+    except Exception as exc:
+        raise _located(
+            loaded, "Keras rejected the loss", "loss", received=_first_line(exc)
+        ) from None
+    try:
+        model.compile(optimizer=optimizer, loss=loss, metrics=list(exp.metrics))
+    except Exception as exc:
+        raise _located(loaded, "Keras could not compile the model", "metrics",
+                       received=_first_line(exc)) from None  # fmt: skip
+
+
+def _loss(keras: Any, name: str, kwargs: dict[str, Any]) -> Any:
+    if not kwargs:
+        return keras.losses.get(name)
+    for attr in dir(keras.losses):
+        cls = getattr(keras.losses, attr)
+        if isinstance(cls, type) and _snake(attr) == name:
+            return cls(**kwargs)
+    raise ValueError(f"the loss '{name}' takes no arguments")
+
+
+def _first_line(exc: BaseException) -> str:
+    """The informative line of a Keras error (Keras wraps call errors in a preamble)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
+    text = [t for t in text if t.strip() and not t.startswith("Exception encountered")]
+    msg = text[0].strip() if text else type(exc).__name__
+    return msg if len(msg) < 300 else msg[:297] + "..."

@@ -1,0 +1,74 @@
+"""The layer table of `cnnrun summary` and `summary.txt`, and the parameter counts."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def param_counts(model: Any) -> dict[str, int]:
+    """Total, trainable and non-trainable parameters, as Keras counts them."""
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
+    return {
+        "total": int(model.count_params()),
+        "trainable": int(trainable),
+        "non_trainable": int(non_trainable),
+    }
+
+
+def describe(model: Any) -> dict[str, Any]:
+    """Every layer (name, type, output shape, parameters) and the totals, as plain data."""
+    layers = []
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        layers.append(
+            {
+                "name": layer.name,
+                "type": type(layer).__name__,
+                "output_shape": [None if d is None else int(d) for d in layer.output.shape],
+                "params": int(layer.count_params()),
+                "trainable": bool(layer.trainable),
+            }
+        )
+    return {
+        "model": model.name,
+        "input_shape": [None if d is None else int(d) for d in model.input.shape],
+        "layers": layers,
+        "params": param_counts(model),
+    }
+
+
+def _shape(shape: list[int | None]) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def table(info: dict[str, Any]) -> Table:
+    """The summary as a Rich table."""
+    t = Table(title=f"Model: {info['model']}  input {_shape(info['input_shape'])}")
+    t.add_column("#", justify="right", style="dim")
+    t.add_column("Layer")
+    t.add_column("Type")
+    t.add_column("Output shape")
+    t.add_column("Params", justify="right")
+    for i, layer in enumerate(info["layers"]):
+        t.add_row(str(i), layer["name"], layer["type"], _shape(layer["output_shape"]),
+                  f"{layer['params']:,}")  # fmt: skip
+    p = info["params"]
+    t.caption = (
+        f"Total params: {p['total']:,}   Trainable: {p['trainable']:,}   "
+        f"Non-trainable: {p['non_trainable']:,}"
+    )
+    return t
+
+
+def as_text(info: dict[str, Any], width: int = 100) -> str:
+    """The summary table rendered as plain text (for ``summary.txt``)."""
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None, legacy_windows=False).print(table(info))
+    return buf.getvalue()

@@ -1,0 +1,1 @@
+"""Training: the run folder, the input pipeline, callbacks, and the orchestrator."""

@@ -1,0 +1,117 @@
+"""Creating a run folder and keeping its ``run.json`` true (SPEC §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cnnrun import __version__, runfiles
+
+MAX_NAME = 80
+
+
+def safe_name(name: str) -> str:
+    """A run name that is one harmless path component (no separators, dots-only or NULs)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-")[:MAX_NAME]
+    return cleaned or "run"
+
+
+def now_iso() -> str:
+    """The current local time, ISO 8601 with offset, to the second."""
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def create(runs_dir: Path, name: str) -> Path:
+    """Create ``runs_dir/<YYYYmmdd-HHMMSS>-<name>`` (suffixed ``-2``, ``-3``... if taken)."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{safe_name(name)}"
+    for i in range(1, 1000):
+        path = runs_dir / (stem if i == 1 else f"{stem}-{i}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        (path / runfiles.CHECKPOINTS).mkdir()
+        return path
+    raise RuntimeError(f"cannot create a run folder under {runs_dir}")
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+class RunRecord:
+    """The ``run.json`` of one run: written when the run starts, at each epoch, and at its end."""
+
+    def __init__(self, run_dir: Path, fields: dict[str, Any]) -> None:
+        self.path = Path(run_dir) / runfiles.RUN
+        self.data = fields
+
+    @classmethod
+    def start(cls, run_dir: Path, *, name: str, task: str, dataset: str, seed: int, smoke: bool,
+              config_file: str) -> RunRecord:  # fmt: skip
+        """Write the record of a run that starts now (status ``running``)."""
+        import keras
+        import numpy
+        import tensorflow
+
+        started = now_iso()
+        record = cls(
+            run_dir,
+            {
+                "status": runfiles.STATUS_RUNNING,
+                "reason": None,
+                "name": name,
+                "task": task,
+                "dataset": dataset,
+                "started_at": started,
+                "ended_at": None,
+                "heartbeat_at": started,
+                "epochs_completed": 0,
+                "command": ["cnnrun", *sys.argv[1:]],
+                "seed": seed,
+                "smoke": smoke,
+                "config_file": config_file,
+                "versions": {
+                    "cnnrun": __version__,
+                    "keras": keras.__version__,
+                    "tensorflow": tensorflow.__version__,
+                    "numpy": numpy.__version__,
+                    "python": platform.python_version(),
+                },
+                "git_commit": _git_commit(),
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            },
+        )
+        record.save()
+        return record
+
+    def save(self) -> None:
+        """Write the record atomically."""
+        runfiles.write_json(self.path, self.data)
+
+    def heartbeat(self, epochs_completed: int) -> None:
+        """Say the run is alive and how far it got."""
+        self.data["heartbeat_at"] = now_iso()
+        self.data["epochs_completed"] = epochs_completed
+        self.save()
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        """Record how the run ended."""
+        self.data.update(status=status, reason=reason, ended_at=now_iso(), heartbeat_at=now_iso())
+        self.save()
