@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from cnnrun import __version__
 from cnnrun.errors import ConfigError, DataError
@@ -33,8 +34,13 @@ err_console = Console(stderr=True)
 EXIT_CONFIG = 2
 
 
+def _error(message: str) -> None:
+    """Print ``error: message`` to stderr, unwrapped and without markup in the message."""
+    err_console.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
+
+
 def _fail_config(exc: ConfigError) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, markup=False)
+    _error(exc.render())
     return typer.Exit(EXIT_CONFIG)
 
 
@@ -98,7 +104,7 @@ def train(
     except ConfigError as exc:
         raise _fail_config(exc) from None
     except DataError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=False)
+        _error(str(exc))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("interrupted: the run folder keeps the epochs completed so far")
@@ -119,7 +125,7 @@ def summary(
 
     config = target / runfiles.CONFIG if target.is_dir() else target
     if not config.is_file():
-        err_console.print(f"error: {target} is not a run folder (no {runfiles.CONFIG})")
+        _error(f"{target} is not a run folder (no {runfiles.CONFIG})")
         raise typer.Exit(EXIT_CONFIG)
     try:
         loaded = _load(config, list(set_ or []))
@@ -155,7 +161,7 @@ def validate(
                 build_model(loaded.experiment, loaded)
         except ConfigError as exc:
             bad += 1
-            err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, markup=False)
+            _error(exc.render())
             continue
         console.print(f"[green]ok[/] {path}", highlight=False)
     if bad:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -425,9 +426,12 @@ def render_tables(comparison: Comparison, width: int | None = None) -> list[Tabl
     """
     names = columns(comparison)
     rows = display_rows(comparison)
+    natural = _natural_widths(names, rows)
+    if width is None or _table_width(natural) <= width:
+        return [_table(comparison, names, rows, natural)]  # fixed widths: nothing to measure
     n_keys = len(comparison.diff.keys)
-    if width is None or not n_keys or _table_width(_natural_widths(names, rows)) <= width:
-        return [render_table(comparison)]
+    if not n_keys:
+        return [_table(comparison, names, rows)]
     cut = len(names) - n_keys
     results = _table(comparison, names[:cut], [row[:cut] for row in rows])
     config = _table(comparison, names[:1] + names[cut:], [row[:1] + row[cut:] for row in rows])
@@ -441,19 +445,25 @@ def render_table(comparison: Comparison) -> Table:
     return _table(comparison, columns(comparison), display_rows(comparison))
 
 
-def _table(comparison: Comparison, names: list[str], rows: list[list[str]]) -> Table:
+def _table(
+    comparison: Comparison,
+    names: list[str],
+    rows: list[list[str]],
+    widths: Sequence[int | None] | None = None,
+) -> Table:
     table = Table(
         title=f"{len(comparison.records)} runs",
         caption=f"sorted by {comparison.sort.label} ({comparison.sort.direction})",
         header_style="bold",
     )
     numeric = _numeric_columns(comparison)
-    for name in names:
+    for name, width in zip(names, widths or [None] * len(names), strict=True):
         table.add_column(
             name,
             justify="right" if name in numeric else "left",
             no_wrap=name == "run",
             overflow="fold",
+            width=width,
         )
     for row in rows:
         cells: list[str | Text] = list(row)
@@ -469,7 +479,9 @@ def table_width(comparison: Comparison) -> int:
 
 
 def _natural_widths(names: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
-    return [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(names)]
+    return [
+        max([cell_len(name), *(cell_len(row[i]) for row in rows)]) for i, name in enumerate(names)
+    ]
 
 
 def _table_width(widths: Sequence[int]) -> int:

@@ -260,7 +260,8 @@ def expand_run_paths(paths: Sequence[Path]) -> Iterator[Path]:
     """Expand the paths given on the command line into candidate run folders.
 
     A path that is a run folder is kept; a folder that is not a run folder but holds
-    run folders (such as ``runs/``) is replaced by them, sorted by name; anything else is
+    run folders (such as ``runs/``) is replaced by its sub-folders (hidden ones aside),
+    sorted by name, so that those that are not runs get reported too; anything else is
     kept so that `load_run` reports it. Duplicates are dropped.
 
     Args:
@@ -274,7 +275,9 @@ def expand_run_paths(paths: Sequence[Path]) -> Iterator[Path]:
         path = Path(path)
         children: list[Path] = []
         if path.is_dir() and not is_run_dir(path):
-            children = sorted(p for p in path.iterdir() if is_run_dir(p))
+            children = sorted(p for p in path.iterdir() if p.is_dir() and p.name[:1] != ".")
+            if not any(map(is_run_dir, children)):
+                children = []
         for candidate in children or [path]:
             key = candidate.resolve()
             if key not in seen:
@@ -415,14 +418,24 @@ def _settle_status(record: RunRecord, now: datetime) -> None:
     if record.status == runfiles.STATUS_COMPLETED and record.results is None:
         record.status = STATUS_BROKEN
         record.reason = f"completed but {runfiles.RESULTS} is missing or unreadable"
-    elif record.status == runfiles.STATUS_RUNNING and _is_stale(record.info, now):
-        record.status = STATUS_STALE
-        record.reason = "no heartbeat for over 10 minutes: the process probably died"
+    elif record.status == runfiles.STATUS_RUNNING:
+        silence = _silence_s(record.info, now)
+        if silence is not None and _is_stale(record.info, silence):
+            record.status = STATUS_STALE
+            record.reason = (
+                f"still 'running' but no heartbeat for {silence / 60:.0f} minutes: "
+                "the training process is gone"
+            )
 
 
-def _is_stale(info: dict[str, Any], now: datetime) -> bool:
+def _silence_s(info: dict[str, Any], now: datetime) -> float | None:
+    """Return the seconds since the last heartbeat (or the start), None if unknown."""
     beat = _parse_time(info.get("heartbeat_at")) or _parse_time(info.get("started_at"))
-    if beat is None or (now - beat).total_seconds() <= STALE_AFTER_S:
+    return None if beat is None else (now - beat).total_seconds()
+
+
+def _is_stale(info: dict[str, Any], silence_s: float) -> bool:
+    if silence_s <= STALE_AFTER_S:
         return False
     pid = info.get("pid")
     if info.get("host") == socket.gethostname() and isinstance(pid, int):

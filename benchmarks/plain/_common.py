@@ -1,0 +1,122 @@
+"""What every plain Keras script of the benchmark shares: arguments, data, timing, the JSON.
+
+Each ``benchmarks/plain/<config>.py`` holds only its model, written as a student following
+the chapter would, and calls :func:`main`. The training itself is the chapter's:
+``np.load`` → ``/ 255`` → reshape to add the channel axis → ``to_categorical`` (for
+categorical cross-entropy) → ``model.fit(x_train, y_train, batch_size=..., epochs=...,
+validation_data=(x_test, y_test) | validation_split=...)``.
+
+Usage: ``python benchmarks/plain/mnist_basic.py --data mnist.npz --limit 12000 --epochs 3
+--out result.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+SEED = 1337
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Seconds from ``on_epoch_begin`` to ``on_epoch_end`` (training and validation)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self._t0 = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds.append(time.perf_counter() - self._t0)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help=".npz in the keras.datasets layout")
+    parser.add_argument("--limit", type=int, default=None, help="first N training examples")
+    parser.add_argument("--test-limit", type=int, default=None, help="first N test examples")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    return parser.parse_args()
+
+
+def main(
+    build: Callable[[], Any],
+    batch_size: int,
+    validation: str | float,
+    callbacks: list[Any] | None = None,
+) -> None:
+    """Train ``build()`` as the chapter does and write the timings to ``--out``.
+
+    Args:
+        build: Returns the compiled model.
+        batch_size: ``model.fit``'s batch size.
+        validation: ``"test"`` (``validation_data=(x_test, y_test)``) or a fraction
+            (``validation_split``: Keras holds out the last examples).
+        callbacks: Extra Keras callbacks (a learning-rate schedule).
+    """
+    args = parse_args()
+    t_start = time.perf_counter()
+    keras.utils.set_random_seed(SEED)
+
+    with np.load(args.data) as f:
+        x_train, y_train = f["x_train"][: args.limit], f["y_train"][: args.limit]
+        x_test, y_test = f["x_test"][: args.test_limit], f["y_test"][: args.test_limit]
+    x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255
+    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255
+
+    model = build()
+    if model.loss == "categorical_crossentropy":
+        y_train = keras.utils.to_categorical(y_train, 10)
+        y_test = keras.utils.to_categorical(y_test, 10)
+
+    if validation == "test":
+        fit_validation: dict[str, Any] = {"validation_data": (x_test, y_test)}
+        n_train, n_val = len(x_train), len(x_test)
+    else:
+        fit_validation = {"validation_split": float(validation)}
+        n_train = int(np.floor(len(x_train) * (1.0 - float(validation))))  # as Keras splits
+        n_val = len(x_train) - n_train
+
+    timer = EpochTimer()
+    t_fit = time.perf_counter()
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=args.epochs,
+        callbacks=[*(callbacks or []), timer],
+        **fit_validation,
+    )
+    fit_wall = time.perf_counter() - t_fit
+    test = model.evaluate(x_test, y_test, batch_size=batch_size, return_dict=True, verbose=0)
+
+    steady = timer.seconds[1:] or timer.seconds
+    epoch_s = float(np.median(steady))
+    result = {
+        "epoch_seconds": [round(s, 4) for s in timer.seconds],
+        "fit_wall_s": round(fit_wall, 4),
+        "train_examples": n_train,
+        "val_examples": n_val,
+        "test_examples": len(x_test),
+        "batch_size": batch_size,
+        "samples_per_s": round(n_train / epoch_s, 1),
+        "test": {k: float(v) for k, v in test.items()},
+        "params": int(model.count_params()),
+        "process_s": round(time.perf_counter() - t_start, 3),
+    }
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=2)

@@ -1,0 +1,28 @@
+"""§5.2 — the wider CNN on Fashion-MNIST (configs/fashion_wide.yaml), as a plain Keras script."""
+
+import keras
+from _common import main
+
+BATCH_SIZE = 100
+VALIDATION = "test"
+
+
+def build() -> keras.Model:
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(64, (7, 7), padding="same", activation="relu"),
+            keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Conv2D(128, (3, 3), padding="same", activation="relu"),
+            keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+if __name__ == "__main__":
+    main(build, BATCH_SIZE, VALIDATION)
