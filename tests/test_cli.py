@@ -3,10 +3,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO
 from typer.testing import CliRunner
 
 from cnnrun.cli import app
-from conftest import REPO
 
 runner = CliRunner()
 
@@ -16,8 +16,18 @@ def _run(*args):
 
 
 def test_train_prints_the_run_folder_last(tiny_config, tmp_path):
-    res = _run("train", tiny_config, "--runs-dir", tmp_path / "runs", "--epochs", "1",
-               "--name", "cli", "--seed", "3")  # fmt: skip
+    res = _run(
+        "train",
+        tiny_config,
+        "--runs-dir",
+        tmp_path / "runs",
+        "--epochs",
+        "1",
+        "--name",
+        "cli",
+        "--seed",
+        "3",
+    )
     assert res.exit_code == 0, res.output
     last = res.output.strip().splitlines()[-1]
     run = tmp_path / "runs" / last.rsplit("/", 1)[-1]
@@ -28,8 +38,16 @@ def test_train_prints_the_run_folder_last(tiny_config, tmp_path):
 
 
 def test_train_set_overrides_a_layer_by_index(tiny_config, tmp_path):
-    res = _run("train", tiny_config, "--runs-dir", tmp_path, "--epochs", "1",
-               "--set", "model.layers[0].Conv2D.filters=6")  # fmt: skip
+    res = _run(
+        "train",
+        tiny_config,
+        "--runs-dir",
+        tmp_path,
+        "--epochs",
+        "1",
+        "--set",
+        "model.layers[0].Conv2D.filters=6",
+    )
     assert res.exit_code == 0, res.output
     run = next(p for p in tmp_path.iterdir() if p.is_dir())
     assert "filters: 6" in (run / "config.yaml").read_text()
@@ -51,9 +69,18 @@ def test_bad_config_exits_2_with_one_message_and_no_run_folder(tiny_config, tmp_
 
 
 def test_unbuildable_model_exits_2_before_data_is_loaded(tiny_config, tmp_path):
-    res = _run("train", tiny_config, "--runs-dir", tmp_path / "runs",
-               "--set", "data.dataset=mnist", "--set", "data.path=/nonexistent",
-               "--set", "model.layers[1]={MaxPooling2D: 20}")  # fmt: skip
+    res = _run(
+        "train",
+        tiny_config,
+        "--runs-dir",
+        tmp_path / "runs",
+        "--set",
+        "data.dataset=mnist",
+        "--set",
+        "data.path=/nonexistent",
+        "--set",
+        "model.layers[1]={MaxPooling2D: 20}",
+    )
     assert res.exit_code == 2
     assert "model.layers[1]" in res.output and "MaxPooling2D cannot be applied" in res.output
     assert not (tmp_path / "runs").exists()
@@ -68,9 +95,18 @@ def test_missing_data_says_what_to_place_where(tiny_config, tmp_path, monkeypatc
         raise OSError("no network")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    res = _run("train", tiny_config, "--runs-dir", tmp_path / "runs",
-               "--set", "data.dataset=mnist", "--set", "model.input_shape=[28, 28, 1]",
-               "--set", "model.layers[3].Dense.units=10")  # fmt: skip
+    res = _run(
+        "train",
+        tiny_config,
+        "--runs-dir",
+        tmp_path / "runs",
+        "--set",
+        "data.dataset=mnist",
+        "--set",
+        "model.input_shape=[28, 28, 1]",
+        "--set",
+        "model.layers[3].Dense.units=10",
+    )
     assert res.exit_code == 1
     assert "'mnist.npz'" in res.output and str(tmp_path / "kh" / "datasets") in res.output
     assert not (tmp_path / "runs").exists()
@@ -113,10 +149,16 @@ def test_validate_build_catches_shapes(tiny_config):
 
 @pytest.mark.parametrize(
     ("what", "expected"),
-    [("layers", "Conv2D"), ("datasets", "fashion_mnist_sample"), ("optimizers", "adam"),
-     ("schedules", "exponential_per_epoch"), ("callbacks", "early_stopping"),
-     ("losses", "sparse_categorical_crossentropy"), ("metrics", "accuracy")],
-)  # fmt: skip
+    [
+        ("layers", "Conv2D"),
+        ("datasets", "fashion_mnist_sample"),
+        ("optimizers", "adam"),
+        ("schedules", "exponential_per_epoch"),
+        ("callbacks", "early_stopping"),
+        ("losses", "sparse_categorical_crossentropy"),
+        ("metrics", "accuracy"),
+    ],
+)
 def test_list(what, expected):
     res = _run("list", what)
     assert res.exit_code == 0 and expected in res.output
@@ -157,7 +199,8 @@ def test_help_list_and_validate_import_no_tensorflow():
         "from typer.testing import CliRunner\n"
         "from cnnrun.cli import app\n"
         "r = CliRunner()\n"
-        f"assert r.invoke(app, ['validate', {str(REPO / 'configs' / 'fashion_bn.yaml')!r}]).exit_code == 0\n"
+        f"cfg = {str(REPO / 'configs' / 'fashion_bn.yaml')!r}\n"
+        "assert r.invoke(app, ['validate', cfg]).exit_code == 0\n"
         "assert r.invoke(app, ['list', 'layers']).exit_code == 0\n"
         "assert r.invoke(app, ['--help']).exit_code == 0\n"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"

@@ -322,6 +322,15 @@ def test_json_turns_non_finite_numbers_into_null(tmp_path) -> None:
     assert data["runs"][0]["test"]["loss"] is None
 
 
+def test_yaml_dates_in_configs_do_not_break_json(tmp_path) -> None:
+    a = load_run(make_run(tmp_path, "a", stamp="20240101-000001"))
+    b = load_run(make_run(tmp_path, "b", stamp="20240101-000002"))
+    (b.path / "config.yaml").write_text(b.config_text + "created: 2024-01-02\n")
+    data = json.loads(render_json(build_comparison([a, load_run(b.path)])))
+    assert data["differing_keys"] == ["created"]
+    assert data["runs"][1]["config"] == {"created": "2024-01-02"}
+
+
 @pytest.mark.parametrize(
     ("function", "value", "text"),
     [

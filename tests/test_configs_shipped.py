@@ -3,18 +3,28 @@
 import json
 
 import pytest
+from conftest import CONFIGS
 from typer.testing import CliRunner
 
 from cnnrun.cli import app
-from conftest import CONFIGS
 
 runner = CliRunner()
 
 
 def test_there_are_the_chapter_configs():
     names = {p.stem for p in CONFIGS}
-    assert {"mnist_basic", "fashion_basic", "fashion_wide", "fashion_bn", "fashion_bn_lr",
-            "mnist_convnet", "padding_valid", "padding_same", "strides_2", "demo"} <= names  # fmt: skip
+    assert {
+        "mnist_basic",
+        "fashion_basic",
+        "fashion_wide",
+        "fashion_bn",
+        "fashion_bn_lr",
+        "mnist_convnet",
+        "padding_valid",
+        "padding_same",
+        "strides_2",
+        "demo",
+    } <= names
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[p.stem for p in CONFIGS])

@@ -39,8 +39,9 @@ def test_synthetic_is_deterministic_and_shaped():
 
 
 def test_split_holds_out_the_last_examples_like_keras():
-    data = ArrayData(np.arange(10 * 4).reshape(10, 2, 2), np.arange(10), np.zeros((3, 2, 2)),
-                     np.zeros(3, int))  # fmt: skip
+    data = ArrayData(
+        np.arange(10 * 4).reshape(10, 2, 2), np.arange(10), np.zeros((3, 2, 2)), np.zeros(3, int)
+    )
     s = split(data, (2, 2, 1), "split", 0.2)
     assert s.x_train.shape == (8, 2, 2, 1)
     assert s.y_val.tolist() == [8, 9]
@@ -52,7 +53,9 @@ def test_split_holds_out_the_last_examples_like_keras():
 
 def test_split_rejects_shapes_that_do_not_fit():
     data = ArrayData(np.zeros((4, 28, 28)), np.zeros(4), np.zeros((2, 28, 28)), np.zeros(2))
-    with pytest.raises(ValueError, match=r"cannot be reshaped to the model's input_shape \[32, 32, 3\]"):
+    with pytest.raises(
+        ValueError, match=r"cannot be reshaped to the model's input_shape \[32, 32, 3\]"
+    ):
         split(data, (32, 32, 3), "none", 0.0)
 
 

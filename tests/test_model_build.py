@@ -1,10 +1,10 @@
 import pytest
+from conftest import REPO
 
 from cnnrun.config.load import load_experiment
 from cnnrun.errors import ConfigError
 from cnnrun.model.build import build_model, compile_model
 from cnnrun.model.describe import as_text, describe, param_counts
-from conftest import REPO
 
 
 def _model(name, overrides=()):
@@ -89,9 +89,11 @@ def test_keras_rejected_value_points_at_the_layer():
 def test_compile_uses_optimizer_arguments_and_loss_arguments():
     loaded, model = _model(
         "mnist_basic.yaml",
-        ["optimizer={name: sgd, learning_rate: 0.05, momentum: 0.9}",
-         "loss={name: categorical_crossentropy, label_smoothing: 0.1}"],
-    )  # fmt: skip
+        [
+            "optimizer={name: sgd, learning_rate: 0.05, momentum: 0.9}",
+            "loss={name: categorical_crossentropy, label_smoothing: 0.1}",
+        ],
+    )
     compile_model(model, loaded.experiment, loaded)
     assert type(model.optimizer).__name__ == "SGD"
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)

@@ -8,7 +8,14 @@ import pytest
 from run_factory import make_run, metric_rows, metrics_text
 
 from cnnrun import runfiles
-from cnnrun.plots import compare_figure, curves_figure, plot_compare, plot_curves
+from cnnrun.plots import (
+    MAX_LEGEND,
+    OTHER_COLOR,
+    compare_figure,
+    curves_figure,
+    plot_compare,
+    plot_curves,
+)
 from cnnrun.runs import load_run, parse_metrics_csv
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -122,3 +129,18 @@ def test_compare_with_nothing_to_draw(tmp_path: Path) -> None:
     figure = compare_figure([record], "loss")
     assert figure.axes[0].get_lines() == []
     assert plot_compare([], tmp_path / "empty.png").read_bytes()[:8] == PNG
+
+
+def test_many_runs_name_the_first_ones_and_grey_the_rest(tmp_path: Path) -> None:
+    records = [
+        load_run(make_run(tmp_path, f"r{i:02d}", stamp="20240101-000000", epochs=3))
+        for i in range(MAX_LEGEND + 2)
+    ]
+    figure = compare_figure(records, "loss")
+    lines = figure.axes[0].get_lines()
+    assert len(lines) == 2 * len(records)
+    grey = [line for line in lines if line.get_color() == OTHER_COLOR]
+    assert len(grey) == 2 * 3  # the last three runs, val and train
+    texts = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert texts[: MAX_LEGEND - 1] == [r.name for r in records[: MAX_LEGEND - 1]]
+    assert texts[-1] == "3 more (grey)" and len(texts) == MAX_LEGEND

@@ -26,12 +26,26 @@ def test_a_run_folder_holds_every_artifact(tiny_config, tmp_path):
     result = _train(tiny_config, tmp_path)
     run = result.run_dir
     assert run.parent == tmp_path / "runs" and run.name.endswith("-tiny")
-    for name in (runfiles.CONFIG, runfiles.RUN, runfiles.SUMMARY, runfiles.METRICS,
-                 runfiles.RESULTS, runfiles.CURVES, runfiles.BEST_MODEL, runfiles.LAST_MODEL):
-        assert (run / name).is_file(), name  # fmt: skip
+    for name in (
+        runfiles.CONFIG,
+        runfiles.RUN,
+        runfiles.SUMMARY,
+        runfiles.METRICS,
+        runfiles.RESULTS,
+        runfiles.CURVES,
+        runfiles.BEST_MODEL,
+        runfiles.LAST_MODEL,
+    ):
+        assert (run / name).is_file(), name
     results = json.loads((run / runfiles.RESULTS).read_text())
-    assert set(results) == {"test", "best", "params", "epochs_completed", "wall_time_s",
-                            "train_samples_per_s"}  # fmt: skip
+    assert set(results) == {
+        "test",
+        "best",
+        "params",
+        "epochs_completed",
+        "wall_time_s",
+        "train_samples_per_s",
+    }
     assert set(results["test"]) == {"loss", "accuracy"}
     assert results["epochs_completed"] == 2
     assert results["best"]["monitor"] == "val_loss" and results["best"]["epoch"] in (1, 2)
@@ -44,22 +58,36 @@ def test_a_run_folder_holds_every_artifact(tiny_config, tmp_path):
 
 def test_metrics_csv_has_one_row_per_epoch_with_lr(tiny_config, tmp_path):
     result = _train(
-        tiny_config, tmp_path,
+        tiny_config,
+        tmp_path,
         ["epochs=3", "schedule={name: exponential_per_epoch, decay_rate: 0.5}"],
-    )  # fmt: skip
+    )
     rows = _rows(result.run_dir)
-    assert list(rows[0]) == ["epoch", "lr", "loss", "accuracy", "val_loss", "val_accuracy",
-                             "seconds"]  # fmt: skip
+    assert list(rows[0]) == [
+        "epoch",
+        "lr",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "seconds",
+    ]
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert [float(r["lr"]) for r in rows] == pytest.approx([1e-2, 5e-3, 2.5e-3])
 
 
 def test_step_and_cosine_schedules_follow_their_formula(tiny_config, tmp_path):
-    rows = _rows(_train(tiny_config, tmp_path, ["epochs=4",
-                 "schedule={name: step, factor: 0.1, every: 2}"]).run_dir)  # fmt: skip
+    rows = _rows(
+        _train(
+            tiny_config, tmp_path, ["epochs=4", "schedule={name: step, factor: 0.1, every: 2}"]
+        ).run_dir
+    )
     assert [float(r["lr"]) for r in rows] == pytest.approx([1e-2, 1e-2, 1e-3, 1e-3])
-    rows = _rows(_train(tiny_config, tmp_path, ["epochs=3",
-                 "schedule={name: cosine, min_learning_rate: 0.0}"]).run_dir)  # fmt: skip
+    rows = _rows(
+        _train(
+            tiny_config, tmp_path, ["epochs=3", "schedule={name: cosine, min_learning_rate: 0.0}"]
+        ).run_dir
+    )
     assert [float(r["lr"]) for r in rows] == pytest.approx([1e-2, 7.5e-3, 2.5e-3])
 
 
@@ -96,11 +124,14 @@ def test_smoke_caps_epochs_and_batches(tiny_config, tmp_path):
 
 def test_early_stopping_and_tensorboard_callbacks(tiny_config, tmp_path):
     result = _train(
-        tiny_config, tmp_path,
-        ["epochs=30",
-         "callbacks=[{early_stopping: {monitor: val_loss, patience: 0, min_delta: 10}}, "
-         "tensorboard]"],
-    )  # fmt: skip
+        tiny_config,
+        tmp_path,
+        [
+            "epochs=30",
+            "callbacks=[{early_stopping: {monitor: val_loss, patience: 0, min_delta: 10}}, "
+            "tensorboard]",
+        ],
+    )
     assert result.results["epochs_completed"] == 2
     assert (result.run_dir / runfiles.TENSORBOARD).is_dir()
 

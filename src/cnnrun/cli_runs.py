@@ -91,7 +91,7 @@ def compare(
     if plot is not None:
         from cnnrun.plots import plot_compare
 
-        written = plot_compare(shown, plot, metric)
+        written = plot_compare(comparison.records, plot, metric)  # best first
         err.print(f"curves: {written}", markup=False, soft_wrap=True)
 
 

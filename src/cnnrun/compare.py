@@ -538,7 +538,7 @@ def render_json(comparison: Comparison) -> str:
         "differing_keys": comparison.diff.keys,
         "runs": runs,
     }
-    return json.dumps(_finite(document), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_finite(document), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def render_text(comparison: Comparison, output_format: OutputFormat) -> str:

@@ -14,8 +14,10 @@ def rows(what: str) -> list[tuple[str, str]]:
             for name, spec in cat["layers"].items()
         ]
     if what == "optimizers":
-        return [(n, "args: " + ", ".join(s["params"][:6]) + ", ...") for n, s in
-                cat["optimizers"].items()]  # fmt: skip
+        return [
+            (n, "args: " + ", ".join(s["params"][:6]) + ", ...")
+            for n, s in cat["optimizers"].items()
+        ]
     if what in ("losses", "metrics"):
         return [(n, "") for n in cat[what]]
     if what == "callbacks":

@@ -23,7 +23,10 @@ Row = dict[str, float | None]
 TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
 LR_COLOR = "#2ca02c"
+OTHER_COLOR = "#c8c8c8"
 DPI = 110
+MAX_LEGEND = 20
+"""At most this many runs are named in the legend of `plot_compare` (the first ones)."""
 MARKERS_UP_TO = 40
 """Epoch markers are drawn when a curve has at most this many points."""
 
@@ -91,7 +94,9 @@ def curves_figure(header: Sequence[str], rows: Sequence[Row], title: str) -> Fig
 def plot_compare(records: Sequence[RunRecord], out_png: Path, metric: str | None = None) -> Path:
     """Overlay the train and validation curves of several runs for one metric.
 
-    Each run gets a colour; validation is a solid line, training a dashed one.
+    Each run gets a colour; validation is a solid line, training a dashed one. The
+    legend names the first `MAX_LEGEND` runs, so pass them best first; any further runs
+    are drawn as thin grey lines behind them.
 
     Args:
         records: Runs (those without ``metrics.csv`` rows are skipped).
@@ -112,20 +117,27 @@ def compare_figure(records: Sequence[RunRecord], metric: str | None = None) -> F
 
     runs = [r for r in records if r.epochs]
     metric = metric or (runs[0].main_metric if runs else "loss")
+    runs = [r for r in runs if {metric, f"val_{metric}"} & set(r.metric_columns)]
+    named = runs if len(runs) <= MAX_LEGEND else runs[: MAX_LEGEND - 1]
     figure = Figure(figsize=(10.5, 5), dpi=DPI)
     ax = figure.add_subplot()
-    colors = _colors(len(runs))
+    markers = len(runs) <= 10
+    for record in runs[len(named) :]:  # beyond the legend: thin grey background lines
+        _draw_run(ax, record, metric, OTHER_COLOR, markers=False, lw=0.7, zorder=1.0)
     handles = []
-    for record, color in zip(runs, colors, strict=True):
-        if _draw_run(ax, record, metric, color):
-            handles.append(Line2D([], [], color=color, lw=2, label=record.name))
+    for index, (record, color) in enumerate(zip(named, _colors(len(named)), strict=True)):
+        _draw_run(ax, record, metric, color, markers=markers, zorder=3.0 - index / len(named))
+        handles.append(Line2D([], [], color=color, lw=2, label=record.name))
+    if len(runs) > len(named):
+        more = f"{len(runs) - len(named)} more (grey)"
+        handles.append(Line2D([], [], color=OTHER_COLOR, lw=1, label=more))
     styles = [
         Line2D([], [], color="0.3", lw=2, label="validation"),
         Line2D([], [], color="0.3", lw=1.2, ls="--", label="training"),
     ]
     _style_axes(ax, metric)
     direction = "lower is better" if is_lower_better(metric) else "higher is better"
-    ax.set_title(f"{metric} per epoch, {len(handles)} runs ({direction})", fontsize=11)
+    ax.set_title(f"{metric} per epoch, {len(runs)} runs ({direction})", fontsize=11)
     _one_epoch_limits(ax, [e for r in runs for e in _xy(r.epochs, "epoch")[1]])
     if handles:
         figure.legend(handles=handles, title="run", loc="outside right upper", fontsize=8)
@@ -160,14 +172,16 @@ def _draw_lr(ax: Axes, rows: Sequence[Row]) -> None:
     _style_axes(ax, "learning rate")
 
 
-def _draw_run(ax: Axes, record: RunRecord, metric: str, color: str) -> int:
-    drawn = 0
-    for column, style in ((f"val_{metric}", {"lw": 2}), (metric, {"lw": 1.2, "ls": "--"})):
+def _draw_run(
+    ax: Axes, record: RunRecord, metric: str, color: str, *, markers: bool, **style: float
+) -> None:
+    width = style.pop("lw", 2.0)
+    for column, line in ((f"val_{metric}", {"lw": width}), (metric, {"lw": width * 0.6})):
         if column in record.metric_columns:
             epochs, values = _xy(record.epochs, column)
-            ax.plot(epochs, values, color=color, **style, **_marker(len(epochs), size=3))
-            drawn += 1
-    return drawn
+            dashes = {} if column.startswith("val_") else {"ls": "--"}
+            dots = _marker(len(epochs), size=3) if markers else {}
+            ax.plot(epochs, values, color=color, **line, **dashes, **dots, **style)
 
 
 def _style_axes(ax: Axes, ylabel: str) -> None:

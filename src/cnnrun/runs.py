@@ -253,7 +253,10 @@ def is_run_dir(path: Path) -> bool:
         True for a run folder, even a half-written one; False otherwise.
     """
     path = Path(path)
-    return path.is_dir() and any((path / marker).is_file() for marker in _RUN_MARKERS)
+    try:
+        return path.is_dir() and any((path / marker).is_file() for marker in _RUN_MARKERS)
+    except OSError:  # e.g. a folder we may not read
+        return False
 
 
 def expand_run_paths(paths: Sequence[Path]) -> Iterator[Path]:
@@ -275,7 +278,7 @@ def expand_run_paths(paths: Sequence[Path]) -> Iterator[Path]:
         path = Path(path)
         children: list[Path] = []
         if path.is_dir() and not is_run_dir(path):
-            children = sorted(p for p in path.iterdir() if p.is_dir() and p.name[:1] != ".")
+            children = _sub_folders(path)
             if not any(map(is_run_dir, children)):
                 children = []
         for candidate in children or [path]:
@@ -283,6 +286,13 @@ def expand_run_paths(paths: Sequence[Path]) -> Iterator[Path]:
             if key not in seen:
                 seen.add(key)
                 yield candidate
+
+
+def _sub_folders(path: Path) -> list[Path]:
+    try:
+        return sorted(p for p in path.iterdir() if p.is_dir() and p.name[:1] != ".")
+    except OSError:
+        return []
 
 
 def load_run(path: Path, *, now: datetime | None = None) -> RunRecord:
@@ -304,11 +314,15 @@ def load_run(path: Path, *, now: datetime | None = None) -> RunRecord:
     if not is_run_dir(path):
         return RunRecord(path, STATUS_NOT_A_RUN, reason="no run.json, config.yaml or metrics.csv")
     record = RunRecord(path, STATUS_BROKEN)
-    _read_info(record)
-    _read_config(record)
-    _read_metrics(record)
-    _read_results(record)
-    _settle_status(record, now or datetime.now(UTC))
+    try:
+        _read_info(record)
+        _read_config(record)
+        _read_metrics(record)
+        _read_results(record)
+        _settle_status(record, now or datetime.now(UTC))
+    except OSError as error:  # a file vanished or became unreadable while we read it
+        record.status, record.reason = STATUS_BROKEN, f"unreadable: {_one_line(error)}"
+        record.warnings.append(record.reason)
     return record
 
 

@@ -30,8 +30,13 @@ def check_names(loaded: LoadedConfig) -> None:
         raise _unknown(
             loaded, "optimizer.name", "optimizer", exp.optimizer.name, list(cat["optimizers"])
         )
-    _check_kwargs(loaded, "optimizer", f"optimizer '{opt}'", exp.optimizer.kwargs,
-                  cat["optimizers"][opt]["params"])  # fmt: skip
+    _check_kwargs(
+        loaded,
+        "optimizer",
+        f"optimizer '{opt}'",
+        exp.optimizer.kwargs,
+        cat["optimizers"][opt]["params"],
+    )
     if exp.loss.name not in cat["losses"]:
         raise _unknown(loaded, "loss", "loss", exp.loss.name, cat["losses"], "losses")
     for i, metric in enumerate(exp.metrics):
@@ -41,8 +46,13 @@ def check_names(loaded: LoadedConfig) -> None:
         ((name, args),) = callback.items()
         if name not in cat["callbacks"]:
             raise _unknown(loaded, f"callbacks[{i}]", "callback", name, list(cat["callbacks"]))
-        _check_kwargs(loaded, f"callbacks[{i}].{name}", f"callback '{name}'", args,
-                      cat["callbacks"][name]["params"])  # fmt: skip
+        _check_kwargs(
+            loaded,
+            f"callbacks[{i}].{name}",
+            f"callback '{name}'",
+            args,
+            cat["callbacks"][name]["params"],
+        )
     monitors = [exp.monitor] + [
         args["monitor"] for cb in exp.callbacks for args in cb.values() if "monitor" in args
     ]

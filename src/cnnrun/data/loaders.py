@@ -21,13 +21,30 @@ DATASETS: Registry[Loader] = Registry("data set")
 EMBEDDED_FILE = Path(__file__).with_name("embedded") / "fashion_mnist_sample.npz"
 
 FASHION_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-]  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 MNIST_CLASSES = [str(i) for i in range(10)]
 CIFAR10_CLASSES = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-]  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 
 
 def read_npz(path: Path, class_names: list[str] | None = None) -> ArrayData:
@@ -97,9 +114,11 @@ def _keras_builtin(
 def _read_idx_folder(folder: Path) -> ArrayData | None:
     """Keras's Fashion-MNIST cache: four IDX ``.gz`` files in ``fashion-mnist/``."""
     files = [
-        "train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
-        "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-    ]  # fmt: skip
+        "train-labels-idx1-ubyte.gz",
+        "train-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+    ]
     if not all((folder / f).exists() for f in files):
         return None
     arrays = []

@@ -117,8 +117,9 @@ def compile_model(model: Any, exp: Experiment, loaded: LoadedConfig | None = Non
     try:
         model.compile(optimizer=optimizer, loss=loss, metrics=list(exp.metrics))
     except Exception as exc:
-        raise _located(loaded, "Keras could not compile the model", "metrics",
-                       received=_first_line(exc)) from None  # fmt: skip
+        raise _located(
+            loaded, "Keras could not compile the model", "metrics", received=_first_line(exc)
+        ) from None
 
 
 def _loss(keras: Any, name: str, kwargs: dict[str, Any]) -> Any:

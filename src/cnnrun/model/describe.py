@@ -57,8 +57,13 @@ def table(info: dict[str, Any]) -> Table:
     t.add_column("Output shape")
     t.add_column("Params", justify="right")
     for i, layer in enumerate(info["layers"]):
-        t.add_row(str(i), layer["name"], layer["type"], _shape(layer["output_shape"]),
-                  f"{layer['params']:,}")  # fmt: skip
+        t.add_row(
+            str(i),
+            layer["name"],
+            layer["type"],
+            _shape(layer["output_shape"]),
+            f"{layer['params']:,}",
+        )
     p = info["params"]
     t.caption = (
         f"Total params: {p['total']:,}   Trainable: {p['trainable']:,}   "

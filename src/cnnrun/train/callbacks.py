@@ -67,8 +67,9 @@ class EpochLogger(keras.callbacks.Callback):
 
     def _append(self, row: dict[str, float], header: bool) -> None:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=self.columns, extrasaction="ignore",
-                                lineterminator="\n")  # fmt: skip
+        writer = csv.DictWriter(
+            buf, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n"
+        )
         if header:
             writer.writeheader()
         writer.writerow({k: _fmt(v) for k, v in row.items()})

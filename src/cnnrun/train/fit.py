@@ -36,8 +36,9 @@ def fit_and_evaluate(
     keras = import_keras()
     bs = exp.data.batch_size
     one_hot = output_classes(model) if exp.loss.name == "categorical_crossentropy" else None
-    train_ds = dataset(splits.x_train, splits.y_train, bs, one_hot=one_hot,
-                       shuffle=exp.data.shuffle, seed=exp.seed)  # fmt: skip
+    train_ds = dataset(
+        splits.x_train, splits.y_train, bs, one_hot=one_hot, shuffle=exp.data.shuffle, seed=exp.seed
+    )
     val_ds = None
     if splits.x_val is not None:
         val_ds = dataset(splits.x_val, splits.y_val, bs, one_hot=one_hot)

@@ -62,8 +62,17 @@ class RunRecord:
         self.data = fields
 
     @classmethod
-    def start(cls, run_dir: Path, *, name: str, task: str, dataset: str, seed: int, smoke: bool,
-              config_file: str) -> RunRecord:  # fmt: skip
+    def start(
+        cls,
+        run_dir: Path,
+        *,
+        name: str,
+        task: str,
+        dataset: str,
+        seed: int,
+        smoke: bool,
+        config_file: str,
+    ) -> RunRecord:
         """Write the record of a run that starts now (status ``running``)."""
         import keras
         import numpy

@@ -60,9 +60,14 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
     runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
     record = run_folder.RunRecord.start(
-        run_dir, name=exp.name, task=exp.task, dataset=exp.data.dataset, seed=exp.seed,
-        smoke=options.smoke, config_file=loaded.source,
-    )  # fmt: skip
+        run_dir,
+        name=exp.name,
+        task=exp.task,
+        dataset=exp.data.dataset,
+        seed=exp.seed,
+        smoke=options.smoke,
+        config_file=loaded.source,
+    )
     console.print(
         f"[bold]{exp.name}[/]: {info['params']['total']:,} parameters; "
         f"{len(splits.x_train):,} training / "
