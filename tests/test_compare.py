@@ -123,7 +123,7 @@ def test_json_run_fields(app, runs) -> None:
         "task",
         "dataset",
         "params",
-        "epochs",
+        "epochs_done",
         "best",
         "test",
         "wall_time_s",
@@ -131,7 +131,7 @@ def test_json_run_fields(app, runs) -> None:
         "config",
         "warnings",
     ]
-    assert first["params"] == 34826 and first["epochs"] == 5
+    assert first["params"] == 34826 and first["epochs_done"] == 5
     assert first["best"]["monitor"] == "val_loss" and first["best"]["epoch"] == 5
     assert first["config"] == {
         "model.layers[2].Dropout": 0.5,
@@ -149,7 +149,8 @@ def test_json_run_fields(app, runs) -> None:
         ("val_loss", "val_loss", "drop"),
         ("val_accuracy", "val_accuracy", "drop"),
         ("optimizer.learning_rate", "optimizer.learning_rate", "adam"),
-        ("epochs", "epochs", "adam"),
+        ("epochs_done", "epochs_done", "adam"),
+        ("epochs_completed", "epochs_done", "adam"),
         ("wall_time", "wall_time", "boom"),
         ("run", "run", "adam"),
         ("name", "run", "adam"),
@@ -210,7 +211,7 @@ def test_csv_columns_and_values(app, runs) -> None:
         "status",
         "dataset",
         "params",
-        "epochs",
+        "epochs_done",
         "best_monitor",
         "best_value",
         "best_epoch",
@@ -241,7 +242,7 @@ def test_markdown_table(app, runs) -> None:
         "status",
         "dataset",
         "params",
-        "epochs",
+        "epochs_done",
         "best val_loss",
         "test_loss",
         "test_accuracy",
@@ -455,11 +456,29 @@ print(json.dumps({"codes": [result.exit_code, shown.exit_code],
     assert report == {"codes": [0, 0], "runs": 5, "heavy": []}
 
 
-@pytest.mark.slow
-def test_benchmark_200_runs_in_well_under_a_second() -> None:
+def test_benchmark_code_loads_200_runs() -> None:
+    """The timing itself is in `make bench` (benchmarks/bench_compare.py), not asserted here."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from bench_compare import compare_in_process, measure
 
-    result = measure(200, 3, compare_in_process)
+    result = measure(200, 1, compare_in_process)
     assert result["runs_loaded"] == 200
-    assert result["in_process_s"]["median"] < 1.0
+
+
+def test_config_keys_named_like_a_column_are_prefixed(app, tmp_path) -> None:
+    make_run(tmp_path, "a", stamp="20240101-000001", overrides={"epochs": 5, "status": 1})
+    make_run(
+        tmp_path,
+        "b",
+        stamp="20240101-000002",
+        overrides={"epochs": 30, "status": 2, "data.dataset": "x"},
+    )
+    data = as_json(app, tmp_path, "--sort", "run")
+    assert data["differing_keys"] == ["epochs", "status"]  # data.dataset: the dataset column
+    assert [r["config"] for r in data["runs"]] == [
+        {"epochs": 5, "status": 1},
+        {"epochs": 30, "status": 2},
+    ]
+    header = invoke(app, tmp_path, "--format", "csv").stdout.splitlines()[0].split(",")
+    assert header[4] == "epochs_done" and header[-2:] == ["epochs", "config.status"]
+    assert len(header) == len(set(header))

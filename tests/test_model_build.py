@@ -106,3 +106,41 @@ def test_summary_text_has_every_layer_and_totals():
     text = as_text(describe(model))
     assert "Total params: 62,346" in text
     assert text.count("Conv2D") == 2 and "51,264" in text
+
+
+def test_forward_flops_are_counted_by_hand_rules(tiny_config):
+    from cnnrun.model.flops import model_flops
+
+    loaded = load_experiment(tiny_config)
+    model = build_model(loaded.experiment, loaded)
+    conv = 2 * (10 * 10 * 4) * 9 * 1 + 10 * 10 * 4  # 2·MACs + bias per output
+    pool = (5 * 5 * 4) * 4  # one per window element
+    dense = 2 * 3 * 100 + 3
+    assert model_flops(model) == conv + pool + dense
+    assert describe(model)["flops_per_example"] == conv + pool + dense
+
+
+def test_mixed_precision_keeps_the_output_layer_in_float32():
+    loaded = load_experiment(REPO / "configs" / "fashion_bn.yaml")
+    model = build_model(loaded.experiment, loaded, policy="mixed_bfloat16")
+    assert model.layers[1].dtype_policy.name == "mixed_bfloat16"
+    assert model.layers[-1].dtype_policy.name == "float32"
+    assert model.output.dtype == "float32"
+    import keras
+
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+def test_auto_precision_rules(monkeypatch):
+    from cnnrun.model import precision
+
+    monkeypatch.setattr(precision, "gpu_with_tensor_cores", lambda: False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512f", "amx_bf16"}))
+    assert precision.resolve("auto", 128, 58_000_000).policy == "mixed_bfloat16"
+    assert precision.resolve("auto", 32, 58_000_000).policy == "float32"
+    assert precision.resolve("auto", 128, 5_000_000).policy == "float32"
+    assert precision.resolve("float32", 128, 58_000_000).policy == "float32"
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
+    assert "no bfloat16" in precision.resolve("auto", 128, 58_000_000).reason
+    monkeypatch.setattr(precision, "gpu_with_tensor_cores", lambda: True)
+    assert precision.resolve("auto", 32, 1).policy == "mixed_float16"

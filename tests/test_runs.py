@@ -335,3 +335,9 @@ def test_layer_label(item: object, label: str) -> None:
 
 def test_layer_chain() -> None:
     assert layer_chain(["Flatten", {"Dropout": 0.5}]) == "Flatten→Dropout(0.5)"
+
+
+def test_best_without_results_uses_a_top_level_monitor(tmp_path: Path) -> None:
+    run = make_run(tmp_path, status="running", overrides={"monitor": "val_accuracy"})
+    best = load_run(run).best
+    assert best is not None and best.monitor == "val_accuracy"

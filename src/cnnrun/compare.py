@@ -14,7 +14,7 @@ JSON output (``--format json``) is stable; its shape, version 1::
       "runs": [
         {"run": "20240101-120000-fashion_bn", "path": "runs/20240101-120000-fashion_bn",
          "status": "completed", "reason": null, "task": "classification",
-         "dataset": "fashion_mnist", "params": 34826, "epochs": 5,
+         "dataset": "fashion_mnist", "params": 34826, "epochs_done": 5,
          "best": {"epoch": 4, "monitor": "val_loss", "value": 0.22},
          "test": {"loss": 0.25, "accuracy": 0.93}, "wall_time_s": 81.2,
          "samples_per_s": 3700.0, "config": {"optimizer.name": "adam"}, "warnings": []}
@@ -55,7 +55,7 @@ from cnnrun.runs import is_lower_better as _lower_is_better
 JSON_VERSION = 1
 EMPTY = "—"
 
-FIXED_COLUMNS = ("run", "status", "dataset", "params", "epochs", "best")
+FIXED_COLUMNS = ("run", "status", "dataset", "params", "epochs_done", "best")
 """The first columns of every format but CSV (which splits ``best`` in three)."""
 TIME_COLUMNS = ("wall_time", "samples/s")
 CSV_BEST_COLUMNS = ("best_monitor", "best_value", "best_epoch")
@@ -75,7 +75,7 @@ _PLAIN_SORT_KEYS: dict[str, tuple[Callable[[RunRecord], Any], bool]] = {
     "status": (lambda r: r.status, False),
     "dataset": (lambda r: r.dataset, False),
     "params": (lambda r: r.params_total, False),
-    "epochs": (lambda r: r.epochs_completed, True),
+    "epochs_done": (lambda r: r.epochs_completed, True),
     "wall_time": (lambda r: r.wall_time_s, False),
     "samples/s": (lambda r: r.samples_per_s, True),
 }
@@ -85,7 +85,7 @@ _SORT_ALIASES = {
     "wall_time_s": "wall_time",
     "samples_per_s": "samples/s",
     "train_samples_per_s": "samples/s",
-    "epochs_completed": "epochs",
+    "epochs_completed": "epochs_done",
 }
 
 
@@ -191,7 +191,7 @@ def common_main_metric(records: Sequence[RunRecord]) -> str:
 def resolve_sort(key: str | None, records: Sequence[RunRecord], diff: ConfigDiff) -> SortKey:
     """Turn a ``--sort`` value into a `SortKey`.
 
-    Accepted keys: ``run``, ``status``, ``dataset``, ``params``, ``epochs``,
+    Accepted keys: ``run``, ``status``, ``dataset``, ``params``, ``epochs_done``,
     ``wall_time``, ``samples/s``, ``best``; ``test_<m>`` (or ``test.<m>``) for a test
     metric; ``val_<m>`` or any ``metrics.csv`` column for its best epoch; a bare metric
     name ``<m>`` (its test value if any run has one, else its best validation epoch);
@@ -320,7 +320,13 @@ def columns(comparison: Comparison) -> list[str]:
     tests = [f"test_{m}" for m in comparison.test_metrics]
     monitor = shared_monitor(comparison.records)
     fixed = [f"best {monitor}" if c == "best" and monitor else c for c in FIXED_COLUMNS]
-    return [*fixed, *tests, *TIME_COLUMNS, *comparison.diff.keys]
+    return [*fixed, *tests, *TIME_COLUMNS, *map(key_header, comparison.diff.keys)]
+
+
+def key_header(key: str) -> str:
+    """Name a config key's column: the dotted key, or ``config.<key>`` if a column has it."""
+    taken = {*FIXED_COLUMNS, *TIME_COLUMNS, *CSV_BEST_COLUMNS, *CSV_TIME_COLUMNS}
+    return f"config.{key}" if key in taken or key.startswith("test_") else key
 
 
 def shared_monitor(records: Sequence[RunRecord]) -> str | None:
@@ -333,7 +339,8 @@ def csv_columns(comparison: Comparison) -> list[str]:
     """Return the column headers of the CSV format, in order."""
     tests = [f"test_{m}" for m in comparison.test_metrics]
     fixed = [c for c in FIXED_COLUMNS if c != "best"]
-    return [*fixed, *CSV_BEST_COLUMNS, *tests, *CSV_TIME_COLUMNS, *comparison.diff.keys]
+    keys = map(key_header, comparison.diff.keys)
+    return [*fixed, *CSV_BEST_COLUMNS, *tests, *CSV_TIME_COLUMNS, *keys]
 
 
 def display_rows(comparison: Comparison) -> list[list[str]]:
@@ -567,7 +574,7 @@ def _json_run(record: RunRecord, values: dict[str, Any]) -> dict[str, Any]:
         "task": record.task,
         "dataset": record.dataset,
         "params": record.params_total,
-        "epochs": record.epochs_completed,
+        "epochs_done": record.epochs_completed,
         "best": {"epoch": best.epoch, "monitor": best.monitor, "value": best.value}
         if best
         else None,
@@ -580,12 +587,12 @@ def _json_run(record: RunRecord, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _numeric_columns(comparison: Comparison) -> set[str]:
-    numeric = {"params", "epochs", "wall_time", "samples/s"}
+    numeric = {"params", "epochs_done", "wall_time", "samples/s"}
     numeric.update(f"test_{m}" for m in comparison.test_metrics)
     for key in comparison.diff.keys:
         values = [v for v in (vals[key] for vals in comparison.diff.values) if v is not MISSING]
         if values and all(_is_number(v) or v is None for v in values):
-            numeric.add(key)
+            numeric.add(key_header(key))
     return numeric
 
 

@@ -200,7 +200,10 @@ class RunRecord:
         return Best(epoch=int(epoch) if epoch is not None else None, monitor=column, value=value)
 
     def _monitor(self) -> str:
-        """Return the monitor a callback names in the config, else ``val_loss`` or ``loss``."""
+        """Return the config's monitor (top level or a callback's), else val_loss or loss."""
+        monitor = (self.config or {}).get("monitor")
+        if isinstance(monitor, str) and monitor in self.metric_columns:
+            return monitor
         for callback in (self.config or {}).get("callbacks") or []:
             if isinstance(callback, dict):
                 for args in callback.values():
@@ -514,7 +517,7 @@ def _one_line(error: BaseException) -> str:
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 """Marks a dotted key that a config does not have."""
 
-_EXCLUDED_KEYS = {"name"}
+_EXCLUDED_KEYS = {"name", "data.dataset"}  # already shown as the run and dataset columns
 _LAYER_ABBREVIATIONS = {
     "BatchNormalization": "BN",
     "LayerNormalization": "LN",
@@ -655,8 +658,8 @@ def diff_configs(configs: Sequence[dict[str, Any] | None]) -> ConfigDiff:
     index (``model.layers[3].Dropout``); layer lists that differ in length or types become
     one ``model.layers`` value rendered with `layer_chain`. A section that is null in
     one run and a mapping in another (``schedule: null``) shows as null in each of the
-    mapping's keys. The top-level ``name`` is left out (the run folder's name already
-    says it). None configs are ignored.
+    mapping's keys. ``name`` and ``data.dataset`` are left out (the run folder's name
+    and the dataset column already say them). None configs are ignored.
 
     Args:
         configs: One config per run (None where unreadable).

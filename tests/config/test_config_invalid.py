@@ -18,6 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cnnrun.config.load import load_experiment
+from cnnrun.config.schema import Experiment
 from cnnrun.config.yaml_io import parse_scalar
 from cnnrun.errors import ConfigError
 
@@ -45,6 +46,10 @@ KNOWN_BUGS = {
     "an unknown key, so a misspelt `modle:` gives \"missing required key 'model'\" "
     "with no line and no did-you-mean",
     "bool_as_int.yaml": "BUG: pydantic's lax mode accepts `batch_size: true` as 1",
+    "top_level_list.yaml": "BUG: a non-mapping document is always reported at line 1, "
+    "not where the document starts",
+    "yaml_two_documents.yaml": "BUG: parse_yaml drops the YAML error's context, leaving "
+    "'invalid YAML: but found another document'",
 }
 
 
@@ -83,7 +88,11 @@ def _cases(bugs: dict[str, str]) -> list:
 
 
 # The ones among KNOWN_BUGS whose line is wrong too (the others point at the right line).
-LINE_BUGS = {name: KNOWN_BUGS[name] for name in KNOWN_BUGS}
+LINE_BUGS = {
+    name: KNOWN_BUGS[name]
+    for name in KNOWN_BUGS
+    if name not in ("extend_typo.yaml", "yaml_two_documents.yaml")
+}
 
 
 def test_known_bugs_name_existing_files() -> None:
@@ -113,11 +122,7 @@ def test_line_points_at_the_mistake(path: Path) -> None:
 
 # The rest of the message (expected vs received) for the commonest mistakes.
 DETAILS = {
-    "unknown_top_key.yaml": (
-        "one of: name, seed, task, data, model, optimizer, schedule, loss, metrics, epochs, "
-        "monitor, callbacks",
-        None,
-    ),
+    "unknown_top_key.yaml": ("one of: " + ", ".join(Experiment.model_fields), None),
     "misspelt_nested_key.yaml": (
         "one of: dataset, path, validation, validation_split, batch_size, limit, test_limit, "
         "shuffle",
@@ -286,20 +291,36 @@ def _cli_validate(*paths: Path):  # noqa: ANN202
 @pytest.mark.parametrize(
     "name", ["unknown_layer.yaml", "duplicate_key.yaml", "python_tag.yaml", "extends_self.yaml"]
 )
-def test_cli_validate_exits_2_with_the_message(name: str) -> None:
-    path = INVALID / name
-    result = _cli_validate(HERE / "valid" / "minimal.yaml", path)
+def test_cli_validate_exits_2_with_the_message(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(HERE)  # short relative paths (see the xfail below on long ones)
+    path = Path("invalid") / name
+    result = _cli_validate(Path("valid/minimal.yaml"), path)
     assert result.exit_code == 2
-    assert result.stdout == f"ok {HERE / 'valid' / 'minimal.yaml'}\n"
-    err = load_error(path)
-    assert result.stderr == f"error: {err.render()}\n"
+    assert result.stdout == "ok valid/minimal.yaml\n"
+    assert result.stderr == f"error: {load_error(path).render()}\n"
 
 
-def test_cli_validate_accepts_every_valid_file() -> None:
-    valid = sorted((HERE / "valid").glob("*.yaml"))
+def test_cli_validate_accepts_every_valid_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(HERE)
+    valid = sorted(Path("valid").glob("*.yaml"))
     result = _cli_validate(*valid)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == [f"ok {p}" for p in valid]
+
+
+@pytest.mark.xfail(
+    reason="BUG: `validate` prints `ok PATH` through rich without soft_wrap, so a path "
+    "longer than the console width (80 when not a terminal) is broken across lines",
+    strict=True,
+)
+def test_cli_validate_ok_line_is_not_wrapped(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*(c * 200 for c in "defg"))  # wider than any console
+    deep.mkdir(parents=True)
+    path = deep / "minimal.yaml"
+    path.write_text((HERE / "valid" / "minimal.yaml").read_text())
+    result = _cli_validate(path)
+    assert result.exit_code == 0
+    assert result.stdout == f"ok {path}\n"
 
 
 def test_validation_imports_no_tensorflow() -> None:

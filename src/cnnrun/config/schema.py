@@ -270,6 +270,14 @@ class Experiment(_Strict):
     metrics: list[str] = Field(["accuracy"], description="Keras metric names")
     epochs: int = Field(5, ge=1, description="passes over the training set")
     monitor: str = Field("val_loss", description="the quantity that picks the best checkpoint")
+    precision: Literal["float32", "auto", "mixed_bfloat16", "mixed_float16"] = Field(
+        "float32",
+        description="float32 (the chapter's), or mixed precision; auto: bfloat16 on CPUs with "
+        "AMX/AVX512-BF16 for large batches and models, float16 on CUDA GPUs with tensor cores",
+    )
+    jit_compile: bool | Literal["auto"] = Field(
+        "auto", description="XLA compilation: true, false, or auto (Keras's choice)"
+    )
     callbacks: list[Callback] = Field(
         default_factory=list,
         description="extra Keras callbacks: early_stopping, reduce_lr_on_plateau, "

@@ -9,6 +9,7 @@ from typing import Any
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.schema import Experiment, LayerSpec
 from cnnrun.errors import ConfigError
+from cnnrun.model.precision import global_policy
 from cnnrun.tf_env import import_keras
 
 # Losses that expect one probability vector per example: the output must be (batch, classes).
@@ -24,21 +25,37 @@ def _located(loaded: LoadedConfig | None, message: str, path: str, **kw: Any) ->
     return loaded.error(message, path, **kw) if loaded else ConfigError(message, path=path, **kw)
 
 
-def build_model(exp: Experiment, loaded: LoadedConfig | None = None) -> Any:
+def build_model(
+    exp: Experiment, loaded: LoadedConfig | None = None, policy: str = "float32"
+) -> Any:
     """Build the layer stack as a functional Keras model (uncompiled).
 
     Layer names follow Keras's scheme per model (``conv2d``, ``conv2d_1``, ...) so they do
     not depend on what else was built in the process.
 
+    Args:
+        exp: The experiment.
+        loaded: Where its keys came from, to locate errors.
+        policy: Keras dtype policy of the layers; under a mixed policy the output layer
+            still computes in float32, so softmax and the loss stay stable.
+
     Raises:
         ConfigError: Naming the layer that cannot be created or applied to its input.
     """
     keras = import_keras()
+    with global_policy(policy):
+        return _build_stack(keras, exp, loaded, policy)
+
+
+def _build_stack(keras: Any, exp: Experiment, loaded: LoadedConfig | None, policy: str) -> Any:
     inputs = keras.Input(shape=tuple(exp.model.input_shape), name="input")
     x = inputs
     seen: Counter[str] = Counter()
+    last = len(exp.model.layers) - 1
     for i, spec in enumerate(exp.model.layers):
         path = f"model.layers[{i}]"
+        if i == last and policy != "float32" and "dtype" not in spec.kwargs:
+            spec = LayerSpec(spec.type, spec.args, {**spec.kwargs, "dtype": "float32"}, spec.form)
         layer = _make_layer(keras, spec, seen, loaded, path)
         try:
             x = layer(x)
@@ -115,7 +132,12 @@ def compile_model(model: Any, exp: Experiment, loaded: LoadedConfig | None = Non
             loaded, "Keras rejected the loss", "loss", received=_first_line(exc)
         ) from None
     try:
-        model.compile(optimizer=optimizer, loss=loss, metrics=list(exp.metrics))
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=list(exp.metrics),
+            jit_compile=exp.jit_compile,
+        )
     except Exception as exc:
         raise _located(
             loaded, "Keras could not compile the model", "metrics", received=_first_line(exc)

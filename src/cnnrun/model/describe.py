@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from cnnrun.model.flops import layer_flops, model_flops
+
 
 def param_counts(model: Any) -> dict[str, int]:
     """Total, trainable and non-trainable parameters, as Keras counts them."""
@@ -22,7 +24,7 @@ def param_counts(model: Any) -> dict[str, int]:
 
 
 def describe(model: Any) -> dict[str, Any]:
-    """Every layer (name, type, output shape, parameters) and the totals, as plain data."""
+    """Every layer (name, type, output shape, parameters, forward FLOPs) and the totals."""
     layers = []
     for layer in model.layers:
         if type(layer).__name__ == "InputLayer":
@@ -34,6 +36,7 @@ def describe(model: Any) -> dict[str, Any]:
                 "output_shape": [None if d is None else int(d) for d in layer.output.shape],
                 "params": int(layer.count_params()),
                 "trainable": bool(layer.trainable),
+                "flops": layer_flops(layer),
             }
         )
     return {
@@ -41,11 +44,19 @@ def describe(model: Any) -> dict[str, Any]:
         "input_shape": [None if d is None else int(d) for d in model.input.shape],
         "layers": layers,
         "params": param_counts(model),
+        "flops_per_example": model_flops(model),
     }
 
 
 def _shape(shape: list[int | None]) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def _si(n: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return str(int(n))
 
 
 def table(info: dict[str, Any]) -> Table:
@@ -56,6 +67,7 @@ def table(info: dict[str, Any]) -> Table:
     t.add_column("Type")
     t.add_column("Output shape")
     t.add_column("Params", justify="right")
+    t.add_column("FLOPs", justify="right")
     for i, layer in enumerate(info["layers"]):
         t.add_row(
             str(i),
@@ -63,11 +75,14 @@ def table(info: dict[str, Any]) -> Table:
             layer["type"],
             _shape(layer["output_shape"]),
             f"{layer['params']:,}",
+            _si(layer["flops"]),
         )
     p = info["params"]
     t.caption = (
         f"Total params: {p['total']:,}   Trainable: {p['trainable']:,}   "
-        f"Non-trainable: {p['non_trainable']:,}"
+        f"Non-trainable: {p['non_trainable']:,}\n"
+        f"Forward FLOPs per example: {_si(info['flops_per_example'])} "
+        "(multiply-add = 2 FLOPs; training is about 3x)"
     )
     return t
 

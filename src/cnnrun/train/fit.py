@@ -67,6 +67,9 @@ def fit_and_evaluate(
     wall = time.perf_counter() - t0
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
     train_time = sum(logger.train_seconds)
+    samples_per_s = (
+        round(len(splits.x_train) * len(logger.rows) / train_time, 1) if train_time > 0 else None
+    )
     results = {
         "test": {k: float(v) for k, v in test.items()},
         "best": {
@@ -77,8 +80,10 @@ def fit_and_evaluate(
         "params": info["params"],
         "epochs_completed": len(logger.rows),
         "wall_time_s": round(wall, 3),
-        "train_samples_per_s": round(len(splits.x_train) * len(logger.rows) / train_time, 1)
-        if train_time > 0
+        "train_samples_per_s": samples_per_s,
+        # Training ~ 3x forward FLOPs (see cnnrun.model.flops).
+        "train_flops_per_s": round(3 * info["flops_per_example"] * samples_per_s)
+        if samples_per_s
         else None,
     }
     runfiles.write_json(run_dir / runfiles.RESULTS, results)

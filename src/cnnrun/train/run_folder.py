@@ -72,6 +72,7 @@ class RunRecord:
         seed: int,
         smoke: bool,
         config_file: str,
+        precision: dict[str, str] | None = None,
     ) -> RunRecord:
         """Write the record of a run that starts now (status ``running``)."""
         import keras
@@ -95,6 +96,7 @@ class RunRecord:
                 "seed": seed,
                 "smoke": smoke,
                 "config_file": config_file,
+                "precision": precision,
                 "versions": {
                     "cnnrun": __version__,
                     "keras": keras.__version__,

@@ -14,6 +14,7 @@ from cnnrun.config.yaml_io import dump_yaml
 from cnnrun.data.load import load_splits
 from cnnrun.model.build import build_model, compile_model, output_classes
 from cnnrun.model.describe import as_text, describe
+from cnnrun.model.precision import resolve as resolve_precision
 from cnnrun.tf_env import import_keras
 from cnnrun.train import run_folder
 
@@ -49,8 +50,12 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     exp = loaded.experiment
     keras.utils.set_random_seed(exp.seed)
     model = build_model(exp, loaded)
-    compile_model(model, exp, loaded)
     info = describe(model)
+    precision = resolve_precision(exp.precision, exp.data.batch_size, info["flops_per_example"])
+    if precision.policy != "float32":
+        keras.utils.set_random_seed(exp.seed)
+        model = build_model(exp, loaded, precision.policy)
+    compile_model(model, exp, loaded)
     splits = load_splits(
         exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=options.smoke
     )
@@ -67,12 +72,14 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         seed=exp.seed,
         smoke=options.smoke,
         config_file=loaded.source,
+        precision={"policy": precision.policy, "reason": precision.reason},
     )
     console.print(
         f"[bold]{exp.name}[/]: {info['params']['total']:,} parameters; "
         f"{len(splits.x_train):,} training / "
         f"{0 if splits.x_val is None else len(splits.x_val):,} validation / "
-        f"{len(splits.x_test):,} test examples from {splits.source}; run folder {run_dir}"
+        f"{len(splits.x_test):,} test examples from {splits.source}; "
+        f"precision {precision.policy}; run folder {run_dir}"
     )
     from cnnrun.train.fit import fit_and_evaluate
 
