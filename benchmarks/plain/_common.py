@@ -29,11 +29,16 @@ SEED = 1337
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Seconds from ``on_epoch_begin`` to ``on_epoch_end`` (training and validation)."""
+    """Seconds from ``on_epoch_begin`` to ``on_epoch_end`` (training and validation).
 
-    def __init__(self) -> None:
+    With ``log``, also appends one line per finished epoch to that file, so that a
+    benchmark watching the process sees where epochs end (as cnnrun's ``metrics.csv``).
+    """
+
+    def __init__(self, log: str | None = None) -> None:
         super().__init__()
         self.seconds: list[float] = []
+        self.log = log
         self._t0 = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -41,6 +46,9 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.seconds.append(time.perf_counter() - self._t0)
+        if self.log:
+            with open(self.log, "a", encoding="utf-8") as f:
+                f.write(f"{epoch + 1},{self.seconds[-1]:.4f}\n")
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,6 +58,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--test-limit", type=int, default=None, help="first N test examples")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--epoch-log", default=None, help="append a line here as epochs end")
     return parser.parse_args()
 
 
@@ -91,7 +100,7 @@ def main(
         n_train = int(np.floor(len(x_train) * (1.0 - float(validation))))  # as Keras splits
         n_val = len(x_train) - n_train
 
-    timer = EpochTimer()
+    timer = EpochTimer(args.epoch_log)
     t_fit = time.perf_counter()
     model.fit(
         x_train,

@@ -105,10 +105,9 @@ def test_first_line_of_the_message(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # where a (refused) !!python payload would write
     err = load_error(path)
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
     assert err.render().splitlines()[0] == expected_first_line(path)
-    # one message, no traceback, nothing left behind
     assert "Traceback" not in err.render()
-    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("path", _cases(LINE_BUGS))

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cnnrun.config.overrides import apply_overrides, deep_merge
-from cnnrun.config.schema import Experiment
+from cnnrun.config.schema import MODEL_FORMS, Experiment
 from cnnrun.config.yaml_io import Location, load_yaml_file
 from cnnrun.errors import ConfigError, did_you_mean
 
@@ -210,7 +210,7 @@ def _fields_at(loc: list) -> list[str]:
         if isinstance(el, int):
             continue
         if len(models) > 1:
-            models = [m for m in models if el in str(m.model_fields["name"].annotation)]
+            models = [m for m in models if _is_union_tag(m, el)]
             continue
         fields = models[0].model_fields if models else {}
         if el not in fields:
@@ -219,3 +219,10 @@ def _fields_at(loc: list) -> list[str]:
         if not models:
             return []
     return list(models[0].model_fields) if len(models) == 1 else []
+
+
+def _is_union_tag(model: type[BaseModel], tag: Any) -> bool:
+    """Whether ``tag`` (in an error location) picks ``model`` out of its union."""
+    if model in MODEL_FORMS.values():
+        return MODEL_FORMS.get(tag) is model
+    return "name" in model.model_fields and tag in str(model.model_fields["name"].annotation)

@@ -14,9 +14,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
+    Tag,
     WithJsonSchema,
+    model_serializer,
     model_validator,
 )
 
@@ -132,13 +135,173 @@ class DataConfig(_Strict):
     shuffle: bool = Field(True, description="reshuffle the training set each epoch")
 
 
-class ModelConfig(_Strict):
+Shape = list[Annotated[int, Field(ge=1)]]
+
+
+class StackModel(_Strict):
     """A stack of Keras layers applied to one input."""
 
-    input_shape: list[Annotated[int, Field(ge=1)]] = Field(
+    input_shape: Shape = Field(
         ..., min_length=1, description="shape of one example, without the batch axis"
     )
-    layers: list[Layer] = Field(..., min_length=1, description="Keras layers, in order")
+    layers: list[Layer] = Field(
+        ...,
+        min_length=1,
+        description="Keras layers, in order; a keras.applications name (ResNet50V2, ...) "
+        "is a pretrained backbone (`cnnrun list backbones`)",
+    )
+
+
+def _names(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+NodeNames = Annotated[list[str], BeforeValidator(_names)]
+
+
+class GraphNode(_Strict):
+    """One node of a functional graph: a layer applied to the output of other nodes."""
+
+    name: str = Field(
+        ...,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$",
+        description="the node's name: other nodes and `outputs` refer to it; also its "
+        "Keras layer name",
+    )
+    layer: Layer = Field(..., description="the layer, written as in a stack's `layers`")
+    input: str | None = Field(None, description="the one node (or model input) it reads")
+    inputs: list[str] | None = Field(
+        None, min_length=1, description="several nodes it reads, in order (Add, Concatenate...)"
+    )
+
+    @model_validator(mode="after")
+    def _one_input_key(self) -> GraphNode:
+        if (self.input is None) == (self.inputs is None):
+            raise ValueError(
+                "a node reads `input: NODE` or `inputs: [NODE, ...]` (exactly one of them)"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _written_form(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        data.pop("inputs" if self.inputs is None else "input", None)
+        return data
+
+    @property
+    def sources(self) -> list[str]:
+        """The names of the nodes it reads, in order."""
+        return [self.input] if self.input is not None else list(self.inputs or [])
+
+
+class GraphModel(_Strict):
+    """A functional graph of named nodes: skip connections, branches, several outputs."""
+
+    input_shape: Shape | None = Field(
+        None,
+        min_length=1,
+        description="shape of the one input, named `input` (or give `inputs` instead)",
+    )
+    inputs: dict[str, Shape] | None = Field(
+        None, min_length=1, description="named inputs and their shapes: {image: [28, 28, 1]}"
+    )
+    graph: list[GraphNode] = Field(
+        ..., min_length=1, description="the nodes, each a layer and the node(s) it reads"
+    )
+    outputs: NodeNames | None = Field(
+        None, min_length=1, description="the node(s) the model outputs (default: the last)"
+    )
+
+    @model_validator(mode="after")
+    def _one_input_form(self) -> GraphModel:
+        if self.inputs is None:
+            if self.input_shape is None:
+                raise ValueError("a graph needs `input_shape` (one input) or `inputs`")
+            return self
+        single = list(self.inputs.values())[0] if len(self.inputs) == 1 else None
+        if self.input_shape is not None and self.input_shape != single:
+            raise ValueError("give `input_shape` (one input named `input`) or `inputs`, not both")
+        # With one named input, `input_shape` is its shape (what training feeds).
+        self.input_shape = single
+        return self
+
+    @model_serializer(mode="wrap")
+    def _written_form(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if self.inputs is not None:
+            data.pop("input_shape", None)
+        return data
+
+    def input_shapes(self) -> dict[str, list[int]]:
+        """The model's inputs by name (`input` when the graph gives `input_shape`)."""
+        if self.inputs is not None:
+            return {k: list(v) for k, v in self.inputs.items()}
+        return {"input": list(self.input_shape or [])}
+
+    def output_names(self) -> list[str]:
+        """The output nodes (the last node by default)."""
+        return list(self.outputs) if self.outputs else [self.graph[-1].name]
+
+
+class BuilderModel(_Strict):
+    """A model made by a registered Python function (`cnnrun list builders`)."""
+
+    builder: str = Field(..., description="the builder's registered name")
+    input_shape: Shape = Field(
+        ..., min_length=1, description="shape of one example, passed to the builder"
+    )
+    args: dict[str, Any] = Field(
+        default_factory=dict, description="the builder's other keyword arguments"
+    )
+    file: str | None = Field(
+        None,
+        description="a Python file that registers the builder (relative to this experiment "
+        "file), for builders that do not ship with cnnrun",
+    )
+
+
+def _model_form(value: Any) -> str:
+    if isinstance(value, dict):
+        if "graph" in value:
+            return "layer_graph"
+        return "model_builder" if "builder" in value else "layer_stack"
+    return {GraphModel: "layer_graph", BuilderModel: "model_builder"}.get(
+        type(value), "layer_stack"
+    )
+
+
+ModelConfig = Annotated[
+    Annotated[StackModel, Tag("layer_stack")]
+    | Annotated[GraphModel, Tag("layer_graph")]
+    | Annotated[BuilderModel, Tag("model_builder")],
+    Discriminator(_model_form),
+]
+"""The model: a layer stack (`layers`), a functional graph (`graph`) or a builder (`builder`)."""
+
+# The union tags of ModelConfig (they appear in pydantic's error locations).
+MODEL_FORMS: dict[str, type[BaseModel]] = {
+    "layer_stack": StackModel,
+    "layer_graph": GraphModel,
+    "model_builder": BuilderModel,
+}
+
+
+class FineTuneConfig(_Strict):
+    """Train the head with the backbone frozen, then unfreeze it at a lower learning rate."""
+
+    at_epoch: int = Field(
+        ...,
+        ge=1,
+        description="epochs trained with the backbone(s) frozen; fine-tuning starts after them",
+    )
+    unfreeze: Literal["all"] | Annotated[int, Field(ge=1)] = Field(
+        "all",
+        description="all: the whole backbone; N: its top N layers (BatchNormalization "
+        "layers stay frozen)",
+    )
+    learning_rate: float = Field(
+        1.0e-5, gt=0, description="the optimizer's learning rate while fine-tuning"
+    )
 
 
 class OptimizerConfig(BaseModel):
@@ -263,6 +426,9 @@ class Experiment(_Strict):
     model: ModelConfig
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: Schedule | None = Field(None, description="learning-rate schedule (per epoch)")
+    fine_tune: FineTuneConfig | None = Field(
+        None, description="unfreeze the frozen backbone(s) after some epochs (two phases)"
+    )
     loss: Loss = Field(
         default_factory=lambda: LossConfig(name="sparse_categorical_crossentropy"),
         description="Keras loss name, or {name: ..., other args}",
