@@ -55,8 +55,25 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    builders: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--builders",
+            help="A Python file registering model builders (@register_builder); repeatable.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run, inspect and compare CNN experiments described in YAML files."""
+    if builders:
+        from cnnrun.model.builders import load_builder_file
+
+        try:
+            for path in builders:
+                load_builder_file(path)
+        except ConfigError as exc:
+            raise _fail_config(exc) from None
 
 
 ConfigArg = Annotated[
@@ -72,7 +89,12 @@ def _load(config: Path, overrides: list[str]):  # noqa: ANN202 - LoadedConfig, l
 
 @app.command()
 def train(
-    config: ConfigArg,
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Experiment file (YAML), or a stopped run's folder to resume.", exists=True
+        ),
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a key: --set optimizer.learning_rate=3e-4"),
@@ -87,28 +109,57 @@ def train(
     synthetic: Annotated[
         bool, typer.Option(help="Use generated data of the model's shape (data.dataset=synthetic).")
     ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue a stopped run in its own folder (--epochs may extend it).",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Train an experiment; the last line printed is the run folder."""
+    if config is not None and config.is_dir():
+        resume, config = resume or config, None
     overrides = list(set_ or [])
     if synthetic:
         overrides += ["data.dataset=synthetic", "data.path=null"]
     for key, value in (("epochs", epochs), ("name", name), ("seed", seed)):
         if value is not None:
             overrides.append(f"{key}={json.dumps(value)}")
+    from cnnrun.train.trainer import Terminated
+
     try:
+        if resume is not None:
+            if config is not None or set(overrides) - {f"epochs={epochs}"}:
+                _error("--resume continues a run as it was: only --epochs may change it")
+                raise typer.Exit(EXIT_CONFIG)
+            from cnnrun.train.run_folder import resumable_config
+
+            config = resumable_config(resume, epochs)
+        elif config is None:
+            _error("give an experiment file, or --resume RUN_DIR")
+            raise typer.Exit(EXIT_CONFIG)
         loaded = _load(config, overrides)
         from cnnrun.train.trainer import TrainOptions
         from cnnrun.train.trainer import train as run_training
 
-        result = run_training(loaded, TrainOptions(runs_dir=runs_dir, smoke=smoke), console)
+        options = TrainOptions(runs_dir=runs_dir, smoke=smoke, resume_dir=resume)
+        result = run_training(loaded, options, console)
     except ConfigError as exc:
         raise _fail_config(exc) from None
     except DataError as exc:
         _error(str(exc))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        err_console.print("interrupted: the run folder keeps the epochs completed so far")
+        err_console.print(
+            "interrupted: the run keeps its completed epochs; resume with "
+            "`cnnrun train --resume RUN_DIR`"
+        )
         raise typer.Exit(130) from None
+    except Terminated:
+        err_console.print("stopped by SIGTERM: resume with `cnnrun train --resume RUN_DIR`")
+        raise typer.Exit(143) from None
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.results["test"].items())
     console.print(f"[bold green]done[/]: test {test}", highlight=False)
     print(result.run_dir)
@@ -119,6 +170,9 @@ def summary(
     target: Annotated[Path, typer.Argument(help="Experiment file, or a run folder.", exists=True)],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a key.")] = None,
+    expand: Annotated[
+        bool, typer.Option("--expand", help="Also list the layers inside each backbone.")
+    ] = False,
 ) -> None:
     """Show the model's layers and parameter counts, without loading data or training."""
     from cnnrun import runfiles
@@ -132,7 +186,7 @@ def summary(
         from cnnrun.model.build import build_model
         from cnnrun.model.describe import describe, table
 
-        info = describe(build_model(loaded.experiment, loaded))
+        info = describe(build_model(loaded.experiment, loaded), expand=expand)
     except ConfigError as exc:
         raise _fail_config(exc) from None
     if as_json:
@@ -163,7 +217,7 @@ def validate(
             bad += 1
             _error(exc.render())
             continue
-        console.print(f"[green]ok[/] {path}", highlight=False)
+        console.print(Text.assemble(("ok", "green"), f" {path}"), soft_wrap=True)
     if bad:
         raise typer.Exit(EXIT_CONFIG)
 
@@ -178,6 +232,8 @@ class Listing(enum.StrEnum):
     callbacks = "callbacks"
     losses = "losses"
     metrics = "metrics"
+    backbones = "backbones"
+    builders = "builders"
 
 
 @app.command("list")

@@ -74,3 +74,38 @@ def register(data_app: typer.Typer, console: Console, err_console: Console) -> N
         else:
             shutil.copy2(source, target)
         console.print(f"copied {source} -> {target}", highlight=False)
+
+    @data_app.command()
+    def show(
+        dataset: Annotated[str, typer.Argument(help="A data set name (`cnnrun list datasets`).")],
+        out: Annotated[
+            Path | None, typer.Option(help="The PNG to write (default: DATASET_samples.png).")
+        ] = None,
+        n: Annotated[int, typer.Option("--n", min=1, max=400, help="How many images.")] = 25,
+        split: Annotated[str, typer.Option(help="train or test.")] = "train",
+        path: Annotated[
+            Path | None, typer.Option(help="Where to look for its files first (data.path).")
+        ] = None,
+        seed: Annotated[
+            int, typer.Option(help="Seed of the random sample; -1 shows the first N.")
+        ] = 0,
+    ) -> None:
+        """Save a grid of sample images with their class names as a PNG (the chapter's §6.2)."""
+        from cnnrun.data.show import show_dataset
+        from cnnrun.errors import ConfigError, DataError
+
+        if split not in ("train", "test"):
+            err_console.print(f"error: --split is train or test, not {split!r}")
+            raise typer.Exit(2)
+        target = out or Path(f"{dataset}_samples.png")
+        try:
+            written = show_dataset(
+                dataset, target, n, split, str(path) if path else None, None if seed < 0 else seed
+            )
+        except ConfigError as exc:
+            err_console.print(f"error: {exc.render()}", highlight=False, markup=False)
+            raise typer.Exit(2) from None
+        except DataError as exc:
+            err_console.print(f"error: {exc}", highlight=False, markup=False)
+            raise typer.Exit(1) from None
+        console.print(f"wrote {written}", highlight=False)

@@ -37,6 +37,31 @@ def rows(what: str) -> list[tuple[str, str]]:
             )
             for m in _models_in(union)
         ]
+    if what == "backbones":
+        from cnnrun.model.backbones import EXTRA_PARAMS
+
+        return [
+            (
+                n,
+                "args: "
+                + ", ".join(p for p in s["params"] if p != "name")
+                + ", "
+                + ", ".join(EXTRA_PARAMS)
+                + f"; ImageNet files: {s['weights']['top']}, {s['weights']['notop']}",
+            )
+            for n, s in cat["applications"].items()
+        ]
+    if what == "builders":
+        from cnnrun.model.builders import BUILDERS, describe_params, source_file
+
+        return [
+            (
+                n,
+                f"({describe_params(n)})  {BUILDERS.help(n)}"
+                + (f"  [{source_file(n)}]" if source_file(n) else ""),
+            )
+            for n in BUILDERS.names()
+        ]
     if what == "datasets":
         from cnnrun.data.loaders import DATASETS
 

@@ -27,7 +27,9 @@ STATUS_RUNNING = "running"
 STATUS_COMPLETED = "completed"
 STATUS_FAILED = "failed"
 STATUS_INTERRUPTED = "interrupted"
-STATUSES = (STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED, STATUS_INTERRUPTED)
+STATUS_KILLED = "killed"
+STATUSES = (STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED, STATUS_INTERRUPTED, STATUS_KILLED)
+RESUMABLE = (STATUS_RUNNING, STATUS_FAILED, STATUS_INTERRUPTED, STATUS_KILLED)
 
 # metrics.csv always starts with these columns, then Keras's metric names
 # (loss, accuracy, ..., val_loss, val_accuracy, ...), and ends with `seconds`.

@@ -325,11 +325,6 @@ def test_experiment_defaults_are_the_minimal_file() -> None:
     assert exp.model_dump(exclude={"model"}) == minimal.model_dump(exclude={"model"})
 
 
-@pytest.mark.xfail(
-    reason="BUG: dump_yaml writes the string '1e3' unquoted; the loader reads it back as "
-    "the float 1000.0, so a run's config.yaml no longer validates",
-    strict=True,
-)
 def test_round_trip_of_strings_that_look_like_yaml_12_floats(tmp_path: Path) -> None:
     src = tmp_path / "src.yaml"
     src.write_text(

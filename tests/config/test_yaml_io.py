@@ -64,11 +64,6 @@ def test_not_numbers_stay_strings(text: str) -> None:
     assert type(parsed) is str
 
 
-@pytest.mark.xfail(
-    reason="BUG: _FLOAT's `.5` branch takes no sign and needs a signed exponent, so these "
-    "YAML 1.2 floats read as strings",
-    strict=True,
-)
 @pytest.mark.parametrize(("text", "value"), [("-.5", -0.5), ("+.5", 0.5), (".5e3", 500.0)])
 def test_yaml_12_floats_with_a_leading_dot(text: str, value: float) -> None:
     assert parse_scalar(text) == value
@@ -126,10 +121,6 @@ def test_same_key_in_sibling_mappings_is_fine() -> None:
     assert data == {"a": {"x": 1}, "b": {"x": 2}, "l": [{"x": 1}, {"x": 2}]}
 
 
-@pytest.mark.xfail(
-    reason="BUG: an unhashable key (a list) crashes the duplicate check with TypeError",
-    strict=True,
-)
 @pytest.mark.parametrize("text", ["? [a]\n: 1\n", "x: {[1]: 2}\n"])
 def test_unhashable_key_is_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -138,11 +129,6 @@ def test_unhashable_key_is_a_config_error(text: str) -> None:
     assert info.value.line == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: a YAML merge key (`<<: *anchor`) is refused as an unknown tag "
-    "'tag:yaml.org,2002:merge' with the hint 'no !!python or other custom tags'",
-    strict=True,
-)
 def test_merge_key_is_supported_or_named() -> None:
     text = "base: &b {units: 1, activation: relu}\nlayer:\n  <<: *b\n  units: 2\n"
     try:
@@ -281,11 +267,6 @@ def test_dump_yaml_round_trips_numbers_and_strings() -> None:
     assert [type(v) for v in back["ints"]] == [int] * 3
 
 
-@pytest.mark.xfail(
-    reason="BUG: dump_yaml quotes strings by YAML 1.1 rules, so strings the loader reads "
-    "as YAML 1.2 floats ('1e3', '0.5e3') are written bare and come back as floats",
-    strict=True,
-)
 @pytest.mark.parametrize("text", ["1e3", "0.5e3", "2E5"])
 def test_dump_yaml_quotes_strings_that_read_as_floats(text: str) -> None:
     back, _ = parse_yaml(dump_yaml({"name": text}))
@@ -312,3 +293,36 @@ def test_dump_yaml_style() -> None:
         "callbacks:\n"
         "- early_stopping: {patience: 3}\n"
     )
+
+
+def test_merge_keys_locate_merged_keys_at_the_anchor() -> None:
+    text = "a: &a {x: 1}\nb: &b {y: 2, x: 3}\nc:\n  <<: [*a, *b]\n  z: 4\n"
+    data, locations = parse_yaml(text, "f.yaml")
+    assert data["c"] == {"x": 1, "y": 2, "z": 4}  # the first mapping wins
+    assert {k: v[1] for k, v in locations.items() if k.startswith("c")} == {
+        "c": 3,
+        "c.x": 1,
+        "c.y": 2,
+        "c.z": 5,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "first_line"),
+    [
+        (
+            "a: 1\nc:\n  <<: 3\n",
+            "f.yaml:3: invalid YAML: expected a mapping or list of mappings for merging, "
+            "but found scalar",
+        ),
+        (
+            "a: &x 1\nb: &x 2\n",
+            "f.yaml:2: invalid YAML: found duplicate anchor 'x'; first occurrence on line 1, "
+            "second occurrence",
+        ),
+    ],
+)
+def test_yaml_errors_read_as_sentences(text: str, first_line: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_yaml(text, "f.yaml")
+    assert info.value.render().splitlines()[0] == first_line

@@ -23,8 +23,9 @@ def check_names(loaded: LoadedConfig) -> None:
         raise _unknown(
             loaded, "data.dataset", "data set", exp.data.dataset, DATASETS.names(), "datasets"
         )
-    for i, layer in enumerate(exp.model.layers):
-        check_layer(loaded, f"model.layers[{i}]", layer.type, layer.args, layer.kwargs)
+    from cnnrun.config.model_checks import check_model
+
+    check_model(loaded)  # layers, backbones, graph nodes or builder; fine_tune
     opt = exp.optimizer.name.lower()
     if opt not in cat["optimizers"]:
         raise _unknown(
@@ -39,6 +40,25 @@ def check_names(loaded: LoadedConfig) -> None:
     )
     if exp.loss.name not in cat["losses"]:
         raise _unknown(loaded, "loss", "loss", exp.loss.name, cat["losses"], "losses")
+    loss_args = dict(exp.loss.model_extra or {})
+    if loss_args:
+        loss_classes = cat["loss_classes"]
+        if exp.loss.name not in loss_classes:
+            raise loaded.error(
+                f"the loss '{exp.loss.name}' takes no arguments",
+                "loss",
+                expected="the name of a Keras loss class in snake case, e.g. "
+                "mean_squared_error (not mse)",
+                received=repr(exp.loss.name),
+                suggestion=did_you_mean(exp.loss.name, loss_classes),
+            )
+        _check_kwargs(
+            loaded,
+            "loss",
+            f"loss '{exp.loss.name}'",
+            loss_args,
+            loss_classes[exp.loss.name]["params"],
+        )
     for i, metric in enumerate(exp.metrics):
         if metric not in cat["metrics"]:
             raise _unknown(loaded, f"metrics[{i}]", "metric", metric, cat["metrics"])
@@ -53,17 +73,22 @@ def check_names(loaded: LoadedConfig) -> None:
             args,
             cat["callbacks"][name]["params"],
         )
-    monitors = [exp.monitor] + [
-        args["monitor"] for cb in exp.callbacks for args in cb.values() if "monitor" in args
-    ]
+    # (quantity, its key path): what the checkpoint, callbacks and schedule watch.
+    monitors = [(exp.monitor, "monitor")]
+    for i, callback in enumerate(exp.callbacks):
+        ((name, args),) = callback.items()
+        if "monitor" in args:
+            monitors.append((args["monitor"], f"callbacks[{i}].{name}.monitor"))
+    if isinstance(getattr(exp.schedule, "monitor", None), str):
+        monitors.append((exp.schedule.monitor, "schedule.monitor"))
     quantities = ["loss", *exp.metrics]
     if exp.data.validation != "none":
         quantities += [f"val_{q}" for q in quantities]
-    for m in monitors:
+    for m, where in monitors:
         if m not in quantities:
             raise loaded.error(
                 f"cannot monitor '{m}': training does not report it",
-                "monitor" if m == exp.monitor else "callbacks",
+                where,
                 expected=f"one of: {', '.join(quantities)}",
                 received=repr(m),
                 suggestion=did_you_mean(m, quantities),
@@ -82,7 +107,8 @@ def check_layer(loaded: LoadedConfig, path: str, name: str, args: tuple, kwargs:
             suggestion=did_you_mean(name, layers),
         )
     spec = layers[name]
-    own = [p for p in spec["params"] if p not in ("input_shape", "input_dim", "batch_size")]
+    # The arguments Keras takes by position: the class's own, before any keyword-only ones.
+    own = spec["positional"]
     if len(args) > len(own):
         raise loaded.error(
             f"{name} takes at most {len(own)} positional arguments",
@@ -102,17 +128,41 @@ def check_layer(loaded: LoadedConfig, path: str, name: str, args: tuple, kwargs:
         )
 
 
+# Keras 2 argument names and what Keras 3 calls them (offered as "did you mean").
+KERAS2_NAMES = {
+    "lr": "learning_rate",
+    "epsilon": "min_delta",  # ReduceLROnPlateau (optimizers still take epsilon)
+    "nb_filter": "filters",
+    "output_dim": "units",
+    "init": "kernel_initializer",
+    "border_mode": "padding",
+    "subsample": "strides",
+    "subsample_length": "strides",
+    "filter_length": "kernel_size",
+    "pool_length": "pool_size",
+    "stride": "strides",
+    "dim_ordering": "data_format",
+    "W_regularizer": "kernel_regularizer",
+    "b_regularizer": "bias_regularizer",
+    "W_constraint": "kernel_constraint",
+    "b_constraint": "bias_constraint",
+    "bias": "use_bias",
+    "p": "rate",
+}
+
+
 def _check_kwargs(
     loaded: LoadedConfig, path: str, what: str, kwargs: dict[str, Any], params: list[str]
 ) -> None:
     for key in kwargs:
         if key not in params:
+            renamed = KERAS2_NAMES.get(key)
             raise loaded.error(
                 f"{what} has no argument '{key}'",
                 f"{path}.{key}",
                 expected=f"one of: {', '.join(params)}",
                 received=repr(key),
-                suggestion=did_you_mean(key, params),
+                suggestion=renamed if renamed in params else did_you_mean(key, params),
             )
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from cnnrun.config.overrides import apply_overrides, deep_merge
 from cnnrun.config.schema import MODEL_FORMS, Experiment
-from cnnrun.config.yaml_io import Location, load_yaml_file
+from cnnrun.config.yaml_io import Location, document_line, load_yaml_file
 from cnnrun.errors import ConfigError, did_you_mean
 
 MAX_EXTENDS_DEPTH = 10
@@ -42,13 +42,26 @@ def locate(locations: dict[str, Location], path: str, default_file: str) -> Loca
     return (default_file, None)
 
 
+def drop_locations_under(locations: dict[str, Location], path: str) -> None:
+    """Forget the locations of ``path`` and of every key below it (it was replaced)."""
+    for key in [k for k in locations if k == path or k.startswith((f"{path}.", f"{path}["))]:
+        del locations[key]
+
+
+def _replaced_paths(base: dict[str, Any], child: dict[str, Any], prefix: str = "") -> list[str]:
+    """The key paths whose value :func:`deep_merge` takes whole from ``child``."""
+    paths: list[str] = []
+    for key, value in child.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            paths += _replaced_paths(base[key], value, path)
+        else:
+            paths.append(path)
+    return paths
+
+
 def _read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict]:
     path = path.resolve() if chain else path
-    if path.resolve() in chain:
-        names = " -> ".join(p.name for p in (*chain, path.resolve()))
-        raise ConfigError(f"`extends` makes a cycle: {names}", path="extends", file=str(path))
-    if len(chain) >= MAX_EXTENDS_DEPTH:
-        raise ConfigError("`extends` is nested too deep", path="extends", file=str(path))
     data, locations = load_yaml_file(path)
     if data is None:
         data = {}
@@ -58,7 +71,7 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, 
             expected="a YAML mapping (name: ..., model: ...)",
             received=type(data).__name__,
             file=str(path),
-            line=1,
+            line=document_line(path),
         )
     base_name = data.pop("extends", None)
     if base_name is None:
@@ -83,7 +96,22 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, 
             file=file,
             line=line,
         )
-    base, base_locations = _read_with_extends(base_path, (*chain, path.resolve()))
+    file, line = locations.get("extends", (str(path), None))
+    seen = (*chain, path.resolve())
+    if base_path.resolve() in seen:
+        names = " -> ".join(p.name for p in (*seen, base_path.resolve()))
+        raise ConfigError(f"`extends` makes a cycle: {names}", path="extends", file=file, line=line)
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise ConfigError(
+            "`extends` is nested too deep",
+            path="extends",
+            expected=f"at most {MAX_EXTENDS_DEPTH} files in a chain",
+            file=file,
+            line=line,
+        )
+    base, base_locations = _read_with_extends(base_path, seen)
+    for replaced in _replaced_paths(base, data):
+        drop_locations_under(base_locations, replaced)
     return deep_merge(base, data), {**base_locations, **locations}
 
 
@@ -106,7 +134,9 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Loa
     data, locations = _read_with_extends(path)
     data = apply_overrides(data, overrides or [])
     for item in overrides or []:
-        locations[item.partition("=")[0].strip()] = (f"--set {item}", None)
+        key = item.partition("=")[0].strip()
+        drop_locations_under(locations, key)  # the file's lines below it are stale
+        locations[key] = (f"--set {item}", None)
     loaded = LoadedConfig(validate(data, locations, str(path)), str(path), locations)
     from cnnrun.config.checks import check_names
 
@@ -119,7 +149,12 @@ def validate(data: dict[str, Any], locations: dict[str, Location], source: str) 
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
-        raise _convert(exc.errors()[0], data, locations, source) from None
+        errors = exc.errors()
+        first = errors[0]
+        if first["type"] == "missing":
+            # A misspelt key (`modle:`) explains a missing one: report the cause.
+            first = next((e for e in errors if e["type"] == "extra_forbidden"), first)
+        raise _convert(first, data, locations, source) from None
 
 
 def _convert(err: dict[str, Any], data: Any, locations: dict, source: str) -> ConfigError:
@@ -146,13 +181,15 @@ def _convert(err: dict[str, Any], data: Any, locations: dict, source: str) -> Co
     if kind == "extra_forbidden":
         key = str(loc[-1])
         fields = _fields_at(loc[:-1])
+        # `extends` is read before validation, but may be what a top-level typo meant.
+        choices = [*fields, "extends"] if len(loc) == 1 else fields
         return ConfigError(
             f"unknown key '{key}'",
             path=path,
             file=file,
             line=line,
             expected=f"one of: {', '.join(fields)}" if fields else None,
-            suggestion=did_you_mean(key, fields),
+            suggestion=did_you_mean(key, choices),
         )
     if kind == "missing":
         return ConfigError(f"missing required key '{loc[-1]}'", path=path, file=file, line=line)
@@ -160,9 +197,11 @@ def _convert(err: dict[str, Any], data: Any, locations: dict, source: str) -> Co
         ctx = err.get("ctx", {})
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
         tag = str(ctx.get("tag", ""))
+        name_path = f"{path}.name" if path else "name"
+        file, line = locate(locations, name_path, source)
         return ConfigError(
             f"unknown schedule '{tag}'",
-            path=f"{path}.name" if path else "name",
+            path=name_path,
             file=file,
             line=line,
             expected=f"one of: {', '.join(tags)}",

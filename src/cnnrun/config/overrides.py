@@ -9,7 +9,8 @@ from typing import Any
 from cnnrun.config.yaml_io import parse_scalar
 from cnnrun.errors import ConfigError
 
-_TOKEN = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
+_KEY = re.compile(r"[^.\[\]]+")
+_INDEX = re.compile(r"\[(-?\d+)\]")
 
 
 def split_path(path: str) -> list[str | int]:
@@ -21,12 +22,19 @@ def split_path(path: str) -> list[str | int]:
     parts: list[str | int] = []
     pos = 0
     while pos < len(path):
-        if path[pos] == "." and parts:
-            pos += 1
-        m = _TOKEN.match(path, pos)
-        if not m:
-            break
-        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        if parts and path[pos] == "[":
+            m = _INDEX.match(path, pos)
+            if not m:
+                break
+            parts.append(int(m.group(1)))
+        else:
+            # A key starts the path or follows a dot (`a.b`, `a[0].b`; not `a.`, `a[0]b`).
+            if parts and path[pos] != ".":
+                break
+            m = _KEY.match(path, pos + 1 if parts else pos)
+            if not m:
+                break
+            parts.append(m.group())
         pos = m.end()
     if not parts or pos != len(path):
         raise ConfigError(
@@ -58,10 +66,17 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
                     received=type(node).__name__,
                 )
             if not -len(node) <= part < len(node):
+                n = len(node)
                 raise ConfigError(
                     f"index {part} is out of range",
                     path=where,
-                    expected=f"an index below {len(node)}",
+                    expected=(
+                        "no index: the list is empty"
+                        if not n
+                        else f"an index below {n}"
+                        if part >= 0
+                        else f"an index from {-n} to {n - 1}"
+                    ),
                     received=str(part),
                     file="--set",
                 )
@@ -77,6 +92,13 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
             node[part] = value
         else:
             if isinstance(part, str) and part not in node:
+                if isinstance(parts[i + 1], int):
+                    raise ConfigError(
+                        f"key '{part}' does not exist, so it has no index {parts[i + 1]}",
+                        path=where,
+                        expected=f"a list at {where}: set the whole list, e.g. --set {where}=[...]",
+                        file="--set",
+                    )
                 node[part] = {}
             nxt = node[part]
             if isinstance(nxt, str) and isinstance(parts[i + 1], str) and parts[i + 1] == nxt:
@@ -107,7 +129,12 @@ def apply_overrides(data: dict[str, Any], assignments: list[str]) -> dict[str, A
                 received=repr(item),
                 file="--set",
             )
-        set_path(data, key.strip(), parse_scalar(raw) if raw.strip() else None)
+        try:
+            value = parse_scalar(raw) if raw.strip() else None
+        except ConfigError as exc:
+            exc.file, exc.line, exc.path = f"--set {item}", None, key.strip()
+            raise
+        set_path(data, key.strip(), value)
     return data
 
 

@@ -17,17 +17,34 @@ from pydantic import (
     Discriminator,
     Field,
     PlainSerializer,
+    Strict,
     Tag,
     WithJsonSchema,
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from cnnrun.catalog import CALLBACK_CLASSES
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _no_bool(kind: str, word: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):  # pydantic's lax mode would read `true` as 1
+            raise PydanticCustomError(f"{kind}_type", f"Input should be a valid {word}")
+        return value
+
+    return check
+
+
+# Numbers that refuse true/false (lax mode reads them as 1/0), and a bool that refuses 1/0.
+Int = Annotated[int, BeforeValidator(_no_bool("int", "integer"))]
+Float = Annotated[float, BeforeValidator(_no_bool("float", "number"))]
+Bool = Annotated[bool, Strict()]
 
 
 @dataclass(frozen=True)
@@ -122,20 +139,20 @@ class DataConfig(_Strict):
         description="split: hold out `validation_split` of the training set; "
         "test: validate on the test set; none: no validation",
     )
-    validation_split: float = Field(
+    validation_split: Float = Field(
         0.1, ge=0.0, lt=1.0, description="fraction of training examples held out (the last ones)"
     )
-    batch_size: int = Field(32, ge=1, description="examples per training step")
-    limit: int | None = Field(
+    batch_size: Int = Field(32, ge=1, description="examples per training step")
+    limit: Int | None = Field(
         None, ge=1, description="use only the first N training examples (synthetic: its size)"
     )
-    test_limit: int | None = Field(
+    test_limit: Int | None = Field(
         None, ge=1, description="use only the first N test examples (synthetic: its size)"
     )
-    shuffle: bool = Field(True, description="reshuffle the training set each epoch")
+    shuffle: Bool = Field(True, description="reshuffle the training set each epoch")
 
 
-Shape = list[Annotated[int, Field(ge=1)]]
+Shape = list[Annotated[Int, Field(ge=1)]]
 
 
 class StackModel(_Strict):
@@ -289,17 +306,17 @@ MODEL_FORMS: dict[str, type[BaseModel]] = {
 class FineTuneConfig(_Strict):
     """Train the head with the backbone frozen, then unfreeze it at a lower learning rate."""
 
-    at_epoch: int = Field(
+    at_epoch: Int = Field(
         ...,
         ge=1,
         description="epochs trained with the backbone(s) frozen; fine-tuning starts after them",
     )
-    unfreeze: Literal["all"] | Annotated[int, Field(ge=1)] = Field(
+    unfreeze: Literal["all"] | Annotated[Int, Field(ge=1)] = Field(
         "all",
         description="all: the whole backbone; N: its top N layers (BatchNormalization "
         "layers stay frozen)",
     )
-    learning_rate: float = Field(
+    learning_rate: Float = Field(
         1.0e-5, gt=0, description="the optimizer's learning rate while fine-tuning"
     )
 
@@ -310,7 +327,7 @@ class OptimizerConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str = Field("adam", description="Keras optimizer name (`cnnrun list optimizers`)")
-    learning_rate: float | None = Field(
+    learning_rate: Float | None = Field(
         None, gt=0, description="initial learning rate (Keras's default when omitted)"
     )
 
@@ -333,28 +350,28 @@ class ExponentialPerEpochSchedule(_Strict):
     """lr = initial_learning_rate · decay_rate^epoch (epoch from 0), as in the chapter's §5.4."""
 
     name: Literal["exponential_per_epoch"]
-    initial_learning_rate: float | None = Field(
+    initial_learning_rate: Float | None = Field(
         None, gt=0, description="lr of epoch 0 (default: the optimizer's)"
     )
-    decay_rate: float = Field(0.9, gt=0, description="factor applied at each epoch")
+    decay_rate: Float = Field(0.9, gt=0, description="factor applied at each epoch")
 
 
 class StepSchedule(_Strict):
     """lr = initial_learning_rate · factor^(epoch // every)."""
 
     name: Literal["step"]
-    initial_learning_rate: float | None = Field(None, gt=0)
-    factor: float = Field(0.5, gt=0, description="multiplier at each step")
-    every: int = Field(10, ge=1, description="epochs between steps")
+    initial_learning_rate: Float | None = Field(None, gt=0)
+    factor: Float = Field(0.5, gt=0, description="multiplier at each step")
+    every: Int = Field(10, ge=1, description="epochs between steps")
 
 
 class CosineSchedule(_Strict):
     """Cosine decay from initial to min learning rate over the run, after a linear warm-up."""
 
     name: Literal["cosine"]
-    initial_learning_rate: float | None = Field(None, gt=0)
-    min_learning_rate: float = Field(0.0, ge=0)
-    warmup_epochs: int = Field(0, ge=0)
+    initial_learning_rate: Float | None = Field(None, gt=0)
+    min_learning_rate: Float = Field(0.0, ge=0)
+    warmup_epochs: Int = Field(0, ge=0)
 
 
 class ReduceOnPlateauSchedule(_Strict):
@@ -362,10 +379,10 @@ class ReduceOnPlateauSchedule(_Strict):
 
     name: Literal["reduce_on_plateau"]
     monitor: str = "val_loss"
-    factor: float = Field(0.1, gt=0, lt=1)
-    patience: int = Field(5, ge=0)
-    min_delta: float = Field(1e-4, ge=0)
-    min_lr: float = Field(0.0, ge=0)
+    factor: Float = Field(0.1, gt=0, lt=1)
+    patience: Int = Field(5, ge=0)
+    min_delta: Float = Field(1e-4, ge=0)
+    min_lr: Float = Field(0.0, ge=0)
 
 
 Schedule = Annotated[
@@ -395,7 +412,24 @@ def _ser_loss(loss: LossConfig) -> Any:
     return loss.name if not loss.model_extra else {"name": loss.name, **loss.model_extra}
 
 
-Loss = Annotated[LossConfig, BeforeValidator(_loss), PlainSerializer(_ser_loss)]
+Loss = Annotated[
+    LossConfig,
+    BeforeValidator(_loss),
+    PlainSerializer(_ser_loss),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "a Keras loss name (`cnnrun list losses`)"},
+                {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}},
+                    "required": ["name"],
+                    "description": "a Keras loss name and its class's arguments",
+                },
+            ]
+        }
+    ),
+]
 
 CALLBACK_NAMES = tuple(CALLBACK_CLASSES)
 
@@ -412,7 +446,22 @@ def _callback(value: Any) -> Any:
 Callback = Annotated[
     dict[str, dict[str, Any]],
     BeforeValidator(_callback),
-    Field(min_length=1, max_length=1, description="callback name -> its arguments"),
+    Field(min_length=1, max_length=1),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(CALLBACK_NAMES), "description": "a callback with no arguments"},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "propertyNames": {"enum": list(CALLBACK_NAMES)},
+                    "additionalProperties": {"type": ["object", "null"]},
+                    "description": "callback name -> its arguments",
+                },
+            ]
+        }
+    ),
 ]
 
 
@@ -420,7 +469,7 @@ class Experiment(_Strict):
     """One experiment: data, model, optimization and training length."""
 
     name: str = Field("experiment", min_length=1, max_length=80, description="run-name prefix")
-    seed: int = Field(1337, ge=0, description="seed of every random generator")
+    seed: Int = Field(1337, ge=0, description="seed of every random generator")
     task: Literal["classification"] = Field("classification", description="what is predicted")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig
@@ -434,14 +483,14 @@ class Experiment(_Strict):
         description="Keras loss name, or {name: ..., other args}",
     )
     metrics: list[str] = Field(["accuracy"], description="Keras metric names")
-    epochs: int = Field(5, ge=1, description="passes over the training set")
+    epochs: Int = Field(5, ge=1, description="passes over the training set")
     monitor: str = Field("val_loss", description="the quantity that picks the best checkpoint")
     precision: Literal["float32", "auto", "mixed_bfloat16", "mixed_float16"] = Field(
         "float32",
         description="float32 (the chapter's), or mixed precision; auto: bfloat16 on CPUs with "
         "AMX/AVX512-BF16 for large batches and models, float16 on CUDA GPUs with tensor cores",
     )
-    jit_compile: bool | Literal["auto"] = Field(
+    jit_compile: Bool | Literal["auto"] = Field(
         "auto", description="XLA compilation: true, false, or auto (Keras's choice)"
     )
     callbacks: list[Callback] = Field(
@@ -454,6 +503,13 @@ class Experiment(_Strict):
     def _monitor_needs_validation(self) -> Experiment:
         if self.data.validation == "none" and self.monitor.startswith("val_"):
             self.monitor = self.monitor[len("val_") :]
+        plateau = self.schedule if isinstance(self.schedule, ReduceOnPlateauSchedule) else None
+        if (
+            plateau is not None
+            and self.data.validation == "none"
+            and "monitor" not in plateau.model_fields_set  # its default, val_loss
+        ):
+            plateau.monitor = plateau.monitor.removeprefix("val_")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -470,4 +526,9 @@ def json_schema() -> dict[str, Any]:
         "type": "string",
         "description": "a base experiment file (relative to this one) whose keys this file changes",
     }
+    # A file that extends another may take any key, `model` included, from its base.
+    required = schema.pop("required", [])
+    if required:
+        schema["if"] = {"required": ["extends"]}
+        schema["else"] = {"required": required}
     return schema

@@ -20,7 +20,7 @@ Location = tuple[str, int | None]  # (file, 1-based line)
 _FLOAT = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""",
     re.X,
@@ -38,11 +38,25 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue  # `<<: *anchor`: its keys may be overridden here (flatten_mapping)
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
+        try:
+            hash(key)
+        except TypeError:
+            raise ConfigError(
+                "a mapping key must be a single value (a name or a number)",
+                received=repr(key),
+                file=key_node.start_mark.name,
+                line=line,
+            ) from None
         if key in seen:
             raise ConfigError(
                 f"duplicate key '{key}' (first defined on line {seen[key]})",
@@ -59,7 +73,18 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 def _locations(node: yaml.Node, prefix: str, out: dict[str, Location]) -> None:
     """Record the line of every key path under ``node``."""
     if isinstance(node, yaml.MappingNode):
+        # Keys merged in with `<<: *anchor` first, so the mapping's own keys override them.
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for item in reversed(merged):  # earlier mappings win, as in flatten_mapping
+                    if isinstance(item, yaml.MappingNode):
+                        _locations(item, prefix, out)
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
             path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
             out[path] = (key_node.start_mark.name, key_node.start_mark.line + 1)
             _locations(value_node, path, out)
@@ -94,15 +119,25 @@ def parse_yaml(text: str, name: str = "<string>") -> tuple[Any, dict[str, Locati
         return loader.construct_document(node), locations
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
+        merging = "for merging" in str(exc.problem)  # `<<: 3`
         raise ConfigError(
-            f"unsupported YAML: {exc.problem}",
-            expected="plain YAML (safe loader: no !!python or other custom tags)",
+            f"{'invalid' if merging else 'unsupported'} YAML: {exc.problem}",
+            expected="`<<: *anchor`, or `<<: [*a, *b]`, naming mappings"
+            if merging
+            else "plain YAML (safe loader: no !!python or other custom tags)",
             file=name,
             line=mark.line + 1 if mark else None,
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        if isinstance(exc, yaml.composer.ComposerError) and context:
+            # "expected a single document in the stream" + ", but found another document"
+            context_mark = getattr(exc, "context_mark", None)
+            if context.endswith("first occurrence") and context_mark:
+                context += f" on line {context_mark.line + 1}"
+            problem = f"{context}, {problem}"
         raise ConfigError(
             f"invalid YAML: {problem}", file=name, line=mark.line + 1 if mark else None
         ) from None
@@ -132,6 +167,18 @@ def load_yaml_file(path: Path) -> tuple[Any, dict[str, Location]]:
     return parse_yaml(text, name=str(path))
 
 
+def document_line(path: Path) -> int | None:
+    """The 1-based line where the (valid, single) YAML document of ``path`` starts."""
+    loader = _Loader(Path(path).read_text(encoding="utf-8"))
+    try:
+        node = loader.get_single_node()
+        return node.start_mark.line + 1 if node is not None else None
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+
+
 class _FlowList(list):
     pass
 
@@ -141,8 +188,11 @@ class _FlowDict(dict):
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    """SafeDumper that quotes a string wherever the loader would read something else."""
 
+
+# The loader's resolvers (YAML 1.2 floats), so a string such as '1e3' is written quoted.
+_Dumper.yaml_implicit_resolvers = {k: list(v) for k, v in _Loader.yaml_implicit_resolvers.items()}
 
 _Dumper.add_representer(
     _FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)

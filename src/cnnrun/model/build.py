@@ -7,8 +7,9 @@ from collections import Counter
 from typing import Any
 
 from cnnrun.config.load import LoadedConfig
-from cnnrun.config.schema import Experiment, LayerSpec
+from cnnrun.config.schema import Experiment, LayerSpec, StackModel
 from cnnrun.errors import ConfigError
+from cnnrun.model.backbones import apply_backbone, is_backbone
 from cnnrun.model.precision import global_policy
 from cnnrun.tf_env import import_keras
 
@@ -44,6 +45,10 @@ def build_model(
     """
     keras = import_keras()
     with global_policy(policy):
+        if not isinstance(exp.model, StackModel):  # a graph or a builder
+            from cnnrun.model.graph import build_functional
+
+            return build_functional(keras, exp, loaded, policy)
         return _build_stack(keras, exp, loaded, policy)
 
 
@@ -54,6 +59,9 @@ def _build_stack(keras: Any, exp: Experiment, loaded: LoadedConfig | None, polic
     last = len(exp.model.layers) - 1
     for i, spec in enumerate(exp.model.layers):
         path = f"model.layers[{i}]"
+        if is_backbone(spec.type):  # a keras.applications network
+            x = apply_backbone(keras, spec.type, spec.kwargs, x, seen=seen, loaded=loaded, path=path)
+            continue
         if i == last and policy != "float32" and "dtype" not in spec.kwargs:
             spec = LayerSpec(spec.type, spec.args, {**spec.kwargs, "dtype": "float32"}, spec.form)
         layer = _make_layer(keras, spec, seen, loaded, path)

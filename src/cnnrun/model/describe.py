@@ -23,25 +23,41 @@ def param_counts(model: Any) -> dict[str, int]:
     }
 
 
-def describe(model: Any) -> dict[str, Any]:
-    """Every layer (name, type, output shape, parameters, forward FLOPs) and the totals."""
+def _row(layer: Any, parent: str | None = None) -> dict[str, Any]:
+    row = {
+        "name": f"{parent}/{layer.name}" if parent else layer.name,
+        # a keras.applications backbone shows as its network (ResNet50V2), not Functional
+        "type": getattr(layer, "_cnnrun_backbone", None) or type(layer).__name__,
+        "output_shape": [None if d is None else int(d) for d in layer.output.shape],
+        "params": int(layer.count_params()),
+        "trainable": bool(layer.trainable),
+        "flops": layer_flops(layer),
+    }
+    if parent:
+        row["parent"] = parent
+    return row
+
+
+def describe(model: Any, expand: bool = False) -> dict[str, Any]:
+    """Every layer (name, type, output shape, parameters, forward FLOPs) and the totals.
+
+    A nested model (a backbone) is one row with all its parameters; with ``expand`` its
+    own layers follow it, named ``backbone/layer`` and marked with ``parent``.
+    """
     layers = []
     for layer in model.layers:
         if type(layer).__name__ == "InputLayer":
             continue
-        layers.append(
-            {
-                "name": layer.name,
-                "type": type(layer).__name__,
-                "output_shape": [None if d is None else int(d) for d in layer.output.shape],
-                "params": int(layer.count_params()),
-                "trainable": bool(layer.trainable),
-                "flops": layer_flops(layer),
-            }
-        )
+        layers.append(_row(layer))
+        if expand and hasattr(layer, "layers"):
+            layers += [
+                _row(sub, layer.name)
+                for sub in layer.layers
+                if type(sub).__name__ != "InputLayer"
+            ]
     return {
         "model": model.name,
-        "input_shape": [None if d is None else int(d) for d in model.input.shape],
+        "input_shape": [None if d is None else int(d) for d in model.inputs[0].shape],
         "layers": layers,
         "params": param_counts(model),
         "flops_per_example": model_flops(model),
@@ -68,15 +84,20 @@ def table(info: dict[str, Any]) -> Table:
     t.add_column("Output shape")
     t.add_column("Params", justify="right")
     t.add_column("FLOPs", justify="right")
-    for i, layer in enumerate(info["layers"]):
+    i = 0
+    for layer in info["layers"]:
+        inner = "parent" in layer  # a layer inside a backbone (`summary --expand`)
+        frozen = not layer["trainable"] and layer["params"] and not inner
         t.add_row(
-            str(i),
-            layer["name"],
-            layer["type"],
+            "" if inner else str(i),
+            "  " + layer["name"].split("/", 1)[1] if inner else layer["name"],
+            layer["type"] + (" (frozen)" if frozen else ""),
             _shape(layer["output_shape"]),
             f"{layer['params']:,}",
             _si(layer["flops"]),
+            style="dim" if inner else None,
         )
+        i += 0 if inner else 1
     p = info["params"]
     t.caption = (
         f"Total params: {p['total']:,}   Trainable: {p['trainable']:,}   "

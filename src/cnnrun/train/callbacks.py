@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cnnrun import catalog, runfiles
 from cnnrun.tf_env import import_keras
+from cnnrun.train import resume
 
 keras = import_keras()
 
@@ -32,14 +33,18 @@ def metric_columns(logs: dict[str, Any]) -> list[str]:
 
 
 class EpochLogger(keras.callbacks.Callback):
-    """Appends one ``metrics.csv`` row per epoch (with lr and seconds) and beats ``run.json``."""
+    """Keeps ``metrics.csv`` (one row per epoch, with lr and seconds) and beats ``run.json``.
 
-    def __init__(self, run_dir: Path, record: Any) -> None:
+    The whole file is rewritten atomically after each epoch, so a kill never leaves a torn
+    row; a resumed run starts from the rows of the epochs it kept.
+    """
+
+    def __init__(self, run_dir: Path, record: Any, rows: list[dict[str, Any]] | None = None):
         super().__init__()
         self.path = Path(run_dir) / runfiles.METRICS
         self.record = record
-        self.columns: list[str] | None = None
-        self.rows: list[dict[str, float]] = []
+        self.rows: list[dict[str, Any]] = list(rows or [])
+        self.columns: list[str] | None = list(self.rows[0]) if self.rows else None
         self.train_seconds: list[float] = []
         self._t0 = self._t_train_end = 0.0
 
@@ -59,28 +64,35 @@ class EpochLogger(keras.callbacks.Callback):
         if self.columns is None:
             cols = [*runfiles.METRICS_FIRST_COLUMNS, *metric_columns(logs)]
             self.columns = [*cols, runfiles.METRICS_LAST_COLUMN]
-        row = {"epoch": epoch + 1, "lr": self._lr, "seconds": round(end - self._t0, 3)}
+        row: dict[str, Any] = {"epoch": epoch + 1, "lr": self._lr}
         row.update({k: float(v) for k, v in logs.items() if k in self.columns})
-        self.rows.append(row)
-        self._append(row, header=len(self.rows) == 1)
-        self.record.heartbeat(len(self.rows))
+        row["seconds"] = round(end - self._t0, 3)
+        self.rows = [r for r in self.rows if int(r["epoch"]) < epoch + 1] + [row]
+        write_metrics(self.path, self.columns, self.rows)
+        self.record.heartbeat(epoch + 1)
 
-    def _append(self, row: dict[str, float], header: bool) -> None:
-        buf = io.StringIO()
-        writer = csv.DictWriter(
-            buf, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n"
-        )
-        if header:
-            writer.writeheader()
+
+def write_metrics(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """Atomically write ``metrics.csv``."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
         writer.writerow({k: _fmt(v) for k, v in row.items()})
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(buf.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
+    runfiles.atomic_write_text(path, buf.getvalue())
 
 
-def _fmt(value: float) -> str:
-    if isinstance(value, int):
+def read_metrics(path: Path, up_to_epoch: int) -> list[dict[str, Any]]:
+    """The rows of ``metrics.csv`` up to ``up_to_epoch`` (inclusive), for a resume."""
+    if not Path(path).exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("epoch", "").isdigit()]
+    return [r for r in rows if int(r["epoch"]) <= up_to_epoch]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, int | str):
         return str(value)
     return f"{value:.6g}"
 
@@ -93,7 +105,7 @@ def infer_mode(monitor: str) -> str:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves ``last.keras`` each epoch and ``best.keras`` on improvement, atomically."""
+    """Saves ``best.keras`` atomically whenever ``monitor`` improves (never on NaN)."""
 
     def __init__(self, run_dir: Path, monitor: str) -> None:
         super().__init__()
@@ -110,18 +122,58 @@ class Checkpointer(keras.callbacks.Callback):
             return True
         return value < self.best_value if self.mode == "min" else value > self.best_value
 
-    def _save(self, name: str) -> None:
-        final = self.run_dir / name
-        tmp = final.with_name(f".tmp-{final.name}")  # keeps the .keras suffix Keras requires
-        self.model.save(tmp)
-        os.replace(tmp, final)
-
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         value = (logs or {}).get(self.monitor)
         if value is not None and self._better(float(value)):
+            final = self.run_dir / runfiles.BEST_MODEL
+            tmp = final.with_name(f".tmp-{final.name}")  # keeps the .keras suffix
+            try:
+                self.model.save(tmp)
+                os.replace(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
             self.best_value, self.best_epoch = float(value), epoch + 1
-            self._save(runfiles.BEST_MODEL)
-        self._save(runfiles.LAST_MODEL)
+
+
+class NanGuard(keras.callbacks.Callback):
+    """Stops training when the loss is not a finite number; the epoch is not checkpointed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nan_epoch: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.nan_epoch = epoch + 1
+            self.model.stop_training = True
+
+
+class StateSaver(keras.callbacks.Callback):
+    """Checkpoints the model and the resume state after each good epoch."""
+
+    def __init__(self, run_dir: Path, guard: NanGuard, callbacks: list[Any]) -> None:
+        super().__init__()
+        self.run_dir, self.guard, self.callbacks = Path(run_dir), guard, callbacks
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.guard.nan_epoch is None:
+            resume.save(self.run_dir, self.model, epoch + 1, self.callbacks)
+
+
+class StateRestorer(keras.callbacks.Callback):
+    """Puts callback counters and RNG states back when a resumed run begins.
+
+    It must come after the callbacks it restores, whose ``on_train_begin`` resets them.
+    """
+
+    def __init__(self, callbacks: list[Any], state: resume.EpochState) -> None:
+        super().__init__()
+        self.callbacks, self.state = callbacks, state
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        resume.restore_callback_state(self.callbacks, self.state.callbacks)
+        resume.restore_rng_state(self.model, self.state.rng)
 
 
 class RichProgress(keras.callbacks.Callback):

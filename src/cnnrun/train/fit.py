@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,63 +13,91 @@ from cnnrun import runfiles
 from cnnrun.config.schema import Experiment
 from cnnrun.data.arrays import Splits
 from cnnrun.model.build import output_classes
-from cnnrun.tf_env import import_keras
 from cnnrun.train import callbacks as cb
-from cnnrun.train.pipeline import dataset
+from cnnrun.train.pipeline import dataset, training_stream
+from cnnrun.train.resume import EpochState
 from cnnrun.train.schedules import schedule_callbacks
 
 
+class NanLossError(RuntimeError):
+    """The loss became NaN or infinite; the run keeps its last good checkpoint."""
+
+
+@dataclass
+class FitContext:
+    """Where a fit writes, and where it starts from."""
+
+    run_dir: Path
+    record: Any
+    info: dict[str, Any]
+    console: Console
+    base_lr: float = 1e-3  # the optimizer's initial learning rate (schedules start there)
+    start: EpochState | None = None  # a resumed run's last good epoch
+
+
 def fit_and_evaluate(
-    model: Any,
-    exp: Experiment,
-    splits: Splits,
-    epochs: int,
-    run_dir: Path,
-    record: Any,
-    info: dict[str, Any],
-    console: Console,
+    model: Any, exp: Experiment, splits: Splits, epochs: int, ctx: FitContext
 ) -> dict[str, Any]:
-    """Train, evaluate on the test split, and write ``results.json``.
+    """Train from ``ctx.start`` (or epoch 1), evaluate on the test split, write ``results.json``.
 
     Returns:
         The content of ``results.json``.
+
+    Raises:
+        NanLossError: When the loss is not finite at the end of an epoch.
     """
-    keras = import_keras()
     bs = exp.data.batch_size
+    first = ctx.start.epoch if ctx.start else 0
     one_hot = output_classes(model) if exp.loss.name == "categorical_crossentropy" else None
-    train_ds = dataset(
-        splits.x_train, splits.y_train, bs, one_hot=one_hot, shuffle=exp.data.shuffle, seed=exp.seed
-    )
+    train_ds, steps = training_stream(
+        splits.x_train, splits.y_train, bs, first_epoch=first, epochs=epochs,
+        seed=exp.seed, shuffle=exp.data.shuffle, one_hot=one_hot,
+    )  # fmt: skip
     val_ds = None
     if splits.x_val is not None:
         val_ds = dataset(splits.x_val, splits.y_val, bs, one_hot=one_hot)
-    test_ds = dataset(splits.x_test, splits.y_test, bs, one_hot=one_hot)
 
-    base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-    logger = cb.EpochLogger(run_dir, record)
-    checkpointer = cb.Checkpointer(run_dir, exp.monitor)
-    steps = -(-len(splits.x_train) // bs)
+    metrics_csv = ctx.run_dir / runfiles.METRICS
+    logger = cb.EpochLogger(ctx.run_dir, ctx.record, cb.read_metrics(metrics_csv, first))
+    checkpointer = cb.Checkpointer(ctx.run_dir, exp.monitor)
+    guard = cb.NanGuard()
+    stateful = [checkpointer, *cb.user_callbacks(exp.callbacks, ctx.run_dir)]
+    stateful += schedule_callbacks(exp.schedule, ctx.base_lr, epochs)
     callbacks = [
-        *schedule_callbacks(exp.schedule, base_lr, epochs),
+        *stateful,  # schedules set the lr at epoch begin; counters update at epoch end
+        guard,
         logger,
-        checkpointer,
-        *cb.user_callbacks(exp.callbacks, run_dir),
-        cb.RichProgress(console, epochs, steps),
+        cb.StateSaver(ctx.run_dir, guard, stateful),
+        cb.RichProgress(ctx.console, epochs, steps),
     ]
+    if ctx.start:
+        callbacks.append(cb.StateRestorer(stateful, ctx.start))
+    if first < epochs:
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            initial_epoch=first,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,  # the stream is shuffled per epoch
+        )
+    if guard.nan_epoch is not None:
+        good = guard.nan_epoch - 1
+        raise NanLossError(
+            f"nan: the loss is not a number after epoch {guard.nan_epoch}; "
+            + (f"the last good checkpoint is epoch {good}" if good else "no epoch was good")
+        )
     t0 = time.perf_counter()
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=epochs,
-        callbacks=callbacks,
-        verbose=0,
-        shuffle=False,  # the tf.data pipeline shuffles
-    )
-    wall = time.perf_counter() - t0
+    test_ds = dataset(splits.x_test, splits.y_test, bs, one_hot=one_hot)
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
+    eval_s = time.perf_counter() - t0
     train_time = sum(logger.train_seconds)
     samples_per_s = (
-        round(len(splits.x_train) * len(logger.rows) / train_time, 1) if train_time > 0 else None
+        round(len(splits.x_train) * len(logger.train_seconds) / train_time, 1)
+        if train_time > 0
+        else None
     )
     results = {
         "test": {k: float(v) for k, v in test.items()},
@@ -77,14 +106,14 @@ def fit_and_evaluate(
             "monitor": exp.monitor,
             "value": checkpointer.best_value,
         },
-        "params": info["params"],
+        "params": ctx.info["params"],
         "epochs_completed": len(logger.rows),
-        "wall_time_s": round(wall, 3),
+        "wall_time_s": round(sum(float(r["seconds"]) for r in logger.rows) + eval_s, 3),
         "train_samples_per_s": samples_per_s,
         # Training ~ 3x forward FLOPs (see cnnrun.model.flops).
-        "train_flops_per_s": round(3 * info["flops_per_example"] * samples_per_s)
+        "train_flops_per_s": round(3 * ctx.info["flops_per_example"] * samples_per_s)
         if samples_per_s
         else None,
     }
-    runfiles.write_json(run_dir / runfiles.RESULTS, results)
+    runfiles.write_json(ctx.run_dir / runfiles.RESULTS, results)
     return results

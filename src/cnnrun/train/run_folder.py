@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from cnnrun import __version__, runfiles
+from cnnrun.errors import DataError
 
 MAX_NAME = 80
 
 
 def safe_name(name: str) -> str:
     """A run name that is one harmless path component (no separators, dots-only or NULs)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-")[:MAX_NAME]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", name)
+    cleaned = re.sub(r"_+", "_", cleaned).strip("._-")[:MAX_NAME]
     return cleaned or "run"
 
 
@@ -52,6 +54,58 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def read_record(run_dir: Path) -> dict[str, Any]:
+    """The ``run.json`` of a run folder.
+
+    Raises:
+        DataError: When the folder is not a run folder.
+    """
+    path = Path(run_dir) / runfiles.RUN
+    try:
+        return runfiles.read_json(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{run_dir} is not a readable run folder ({exc})") from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def resumable_config(run_dir: Path, epochs: int | None = None) -> Path:
+    """Check that ``run_dir`` can be resumed and return its ``config.yaml``.
+
+    Args:
+        run_dir: The run folder.
+        epochs: A new total number of epochs, to extend a run (completed ones included).
+
+    Raises:
+        DataError: When the run is still running, or completed and not extended.
+    """
+    data = read_record(run_dir)
+    status = data.get("status")
+    config = Path(run_dir) / runfiles.CONFIG
+    if not config.is_file():
+        raise DataError(f"{run_dir} has no {runfiles.CONFIG} to resume from")
+    if status == runfiles.STATUS_RUNNING and data.get("host") == socket.gethostname():
+        pid = data.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+            raise DataError(f"{run_dir} is still running (pid {pid})")
+    if status == runfiles.STATUS_COMPLETED and not (
+        epochs and epochs > int(data.get("epochs_completed") or 0)
+    ):
+        raise DataError(
+            f"{run_dir} already completed {data.get('epochs_completed')} epochs; "
+            "give --epochs N with a larger N to train it further"
+        )
+    return config
 
 
 class RunRecord:
@@ -109,6 +163,21 @@ class RunRecord:
                 "pid": os.getpid(),
             },
         )
+        record.save()
+        return record
+
+    @classmethod
+    def resume(cls, run_dir: Path, from_epoch: int) -> RunRecord:
+        """Mark a stopped run as running again, keeping its history of resumes."""
+        data = read_record(run_dir)
+        data.setdefault("resumes", []).append(
+            {"at": now_iso(), "from_epoch": from_epoch, "previous_status": data.get("status")}
+        )
+        data.update(
+            status=runfiles.STATUS_RUNNING, reason=None, ended_at=None,
+            heartbeat_at=now_iso(), pid=os.getpid(), host=socket.gethostname(),
+        )  # fmt: skip
+        record = cls(run_dir, data)
         record.save()
         return record
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,11 +15,16 @@ from cnnrun import runfiles
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.yaml_io import dump_yaml
 from cnnrun.data.load import load_splits
+from cnnrun.errors import DataError
 from cnnrun.model.build import build_model, compile_model, output_classes
 from cnnrun.model.describe import as_text, describe
 from cnnrun.model.precision import resolve as resolve_precision
 from cnnrun.tf_env import import_keras
-from cnnrun.train import run_folder
+from cnnrun.train import resume, run_folder
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (a scheduler or ``kill`` stopped the run)."""
 
 
 @dataclass
@@ -25,6 +33,7 @@ class TrainOptions:
 
     runs_dir: Path = Path("runs")
     smoke: bool = False
+    resume_dir: Path | None = None  # continue this run instead of starting one
 
 
 @dataclass
@@ -36,15 +45,16 @@ class TrainResult:
 
 
 def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> TrainResult:
-    """Train the experiment and write its run folder (SPEC §4).
+    """Train the experiment and write its run folder (SPEC §4), or continue a stopped run.
 
-    The model is built and the data loaded before the run folder is created, so a bad
-    config or missing data leaves nothing behind.
+    The model is built and the data loaded before a run folder is created, so a bad config
+    or missing data leaves nothing behind.
 
     Raises:
         ConfigError: When the model cannot be built.
-        DataError: When the data cannot be found or does not fit the model.
+        DataError: When the data cannot be found, or a run cannot be resumed.
         KeyboardInterrupt: On Ctrl-C, after recording the run as interrupted.
+        Terminated: On SIGTERM, after recording the run as killed.
     """
     keras = import_keras()
     exp = loaded.experiment
@@ -56,51 +66,138 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         keras.utils.set_random_seed(exp.seed)
         model = build_model(exp, loaded, precision.policy)
     compile_model(model, exp, loaded)
-    splits = load_splits(
-        exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=options.smoke
-    )
-    epochs = min(exp.epochs, 2) if options.smoke else exp.epochs
+    base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    smoke = options.smoke
+    start = None
+    if options.resume_dir:
+        smoke = bool(run_folder.read_record(options.resume_dir).get("smoke"))
+        start = _restore(model, options.resume_dir, console)
+    splits = load_splits(exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=smoke)
+    epochs = min(exp.epochs, 2) if smoke else exp.epochs
 
-    run_dir = run_folder.create(options.runs_dir, exp.name)
-    runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
-    runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
-    record = run_folder.RunRecord.start(
-        run_dir,
-        name=exp.name,
-        task=exp.task,
-        dataset=exp.data.dataset,
-        seed=exp.seed,
-        smoke=options.smoke,
-        config_file=loaded.source,
-        precision={"policy": precision.policy, "reason": precision.reason},
-    )
+    if options.resume_dir:
+        run_dir = Path(options.resume_dir)
+        record = run_folder.RunRecord.resume(run_dir, from_epoch=start.epoch if start else 0)
+        runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
+    else:
+        run_dir = run_folder.create(options.runs_dir, exp.name)
+        runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
+        runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
+        record = run_folder.RunRecord.start(
+            run_dir, name=exp.name, task=exp.task, dataset=exp.data.dataset, seed=exp.seed,
+            smoke=smoke, config_file=loaded.source,
+            precision={"policy": precision.policy, "reason": precision.reason},
+        )  # fmt: skip
     console.print(
         f"[bold]{exp.name}[/]: {info['params']['total']:,} parameters; "
         f"{len(splits.x_train):,} training / "
         f"{0 if splits.x_val is None else len(splits.x_val):,} validation / "
         f"{len(splits.x_test):,} test examples from {splits.source}; "
-        f"precision {precision.policy}; run folder {run_dir}"
+        f"precision {precision.policy}; "
+        + (f"resuming after epoch {start.epoch} in " if start else "run folder ")
+        + str(run_dir)
     )
-    from cnnrun.train.fit import fit_and_evaluate
+    from cnnrun.train.fit import FitContext, fit_and_evaluate
 
-    try:
-        results = fit_and_evaluate(model, exp, splits, epochs, run_dir, record, info, console)
-    except KeyboardInterrupt:
-        record.finish(runfiles.STATUS_INTERRUPTED, "interrupted by the user (Ctrl-C)")
-        _plot(run_dir)
-        raise
-    except BaseException as exc:
-        record.finish(runfiles.STATUS_FAILED, f"{type(exc).__name__}: {exc}")
-        _plot(run_dir)
-        raise
-    _plot(run_dir)
-    record.finish(runfiles.STATUS_COMPLETED)
+    ctx = FitContext(run_dir, record, info, console, base_lr, start)
+    with _sigterm_raises():
+        try:
+            results = fit_and_evaluate(model, exp, splits, epochs, ctx)
+        except KeyboardInterrupt:
+            with _ignore_sigint():
+                _end(
+                    record,
+                    run_dir,
+                    runfiles.STATUS_INTERRUPTED,
+                    "interrupted by the user (Ctrl-C); resume with `cnnrun train --resume`",
+                )
+            raise
+        except Terminated:
+            with _ignore_sigint():
+                _end(
+                    record,
+                    run_dir,
+                    runfiles.STATUS_KILLED,
+                    "stopped by SIGTERM; resume with `cnnrun train --resume`",
+                )
+            raise
+        except BaseException as exc:
+            with _ignore_sigint():
+                reason = (
+                    str(exc)
+                    if type(exc).__name__ == "NanLossError"
+                    else (f"{type(exc).__name__}: {exc}")
+                )
+                _end(record, run_dir, runfiles.STATUS_FAILED, reason)
+            raise
+        with _ignore_sigint():
+            _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
     return TrainResult(run_dir, results)
 
 
-def _plot(run_dir: Path) -> None:
+def _restore(model: Any, run_dir: Path, console: Console) -> resume.EpochState | None:
+    """Load the newest loadable checkpoint of ``run_dir`` into ``model``."""
+    states = resume.candidates(run_dir)
+    if not states:
+        return None  # stopped before its first epoch ended: start again from epoch 1
+    for i, state in enumerate(states):
+        try:
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(Path(run_dir) / state.checkpoint)
+        except Exception as exc:  # a torn or damaged file
+            console.print(
+                f"[yellow]warning:[/] checkpoint {state.checkpoint} cannot be loaded "
+                f"({type(exc).__name__}); "
+                + ("trying the one before" if i + 1 < len(states) else "none left"),
+                highlight=False,
+            )
+            continue
+        return state
+    raise DataError(
+        f"{run_dir}: no checkpoint can be loaded ({', '.join(s.checkpoint for s in states)}); "
+        "start a new run instead"
+    )
+
+
+def _end(record: Any, run_dir: Path, status: str, reason: str | None) -> None:
+    try:
+        record.finish(status, reason)
+    except OSError:
+        pass  # e.g. the disk is full: the reason cannot be written, the error still shows
     metrics = run_dir / runfiles.METRICS
     if metrics.exists():
         from cnnrun.plots import plot_curves
 
-        plot_curves(metrics, run_dir / runfiles.CURVES, title=run_dir.name)
+        with contextlib.suppress(Exception):
+            plot_curves(metrics, run_dir / runfiles.CURVES, title=run_dir.name)
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _ignore_sigint() -> Iterator[None]:
+    """A second Ctrl-C (or SIGTERM) while the run's end is recorded does no harm."""
+    try:
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,155 @@
+"""What a run needs to continue after a stop: per-epoch checkpoints and ``state.json``.
+
+After each epoch the model (with its optimizer state) is saved to
+``checkpoints/epoch-NNNN.keras`` and then ``checkpoints/state.json`` is rewritten to
+point at it, with what Keras does not save in the model: the callbacks' counters, the best
+value so far, and the random-generator states of layers such as Dropout. Both writes are
+atomic (temp file + fsync + rename), so a kill at any instant leaves a consistent pair; the
+two newest checkpoints are kept, so a damaged newest one falls back to the one before.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnrun import runfiles
+
+STATE = "checkpoints/state.json"
+KEEP = 2
+
+# Keras callbacks whose counters must survive a resume, and the attributes that hold them.
+CALLBACK_STATE = {
+    "EarlyStopping": ("wait", "stopped_epoch", "best", "best_epoch"),
+    "ReduceLROnPlateau": ("wait", "best", "cooldown_counter"),
+    "Checkpointer": ("best_value", "best_epoch"),
+}
+
+
+def epoch_checkpoint(epoch: int) -> str:
+    """The run-relative path of the checkpoint saved after ``epoch`` (1-based)."""
+    return f"{runfiles.CHECKPOINTS}/epoch-{epoch:04d}.keras"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # 'inf', '-inf', 'nan': JSON has no such numbers
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    return value
+
+
+def _unplain(value: Any) -> Any:
+    return float(value) if value in ("inf", "-inf", "nan") else value
+
+
+def callback_state(callbacks: list[Any]) -> dict[str, dict[str, Any]]:
+    """The counters of the callbacks listed in ``CALLBACK_STATE``, by class name."""
+    state: dict[str, dict[str, Any]] = {}
+    for cb in callbacks:
+        attrs = CALLBACK_STATE.get(type(cb).__name__)
+        if attrs:
+            state[type(cb).__name__] = {a: _plain(getattr(cb, a, None)) for a in attrs}
+    return state
+
+
+def restore_callback_state(callbacks: list[Any], state: dict[str, dict[str, Any]]) -> None:
+    """Put saved counters back (call after the callbacks' own ``on_train_begin``)."""
+    for cb in callbacks:
+        saved = state.get(type(cb).__name__)
+        for attr, value in (saved or {}).items():
+            setattr(cb, attr, _unplain(value))
+
+
+def rng_state(model: Any) -> dict[str, list[int]]:
+    """The seed-generator states of the model's layers (Dropout, ...), by variable path."""
+    return {
+        v.path: [int(i) for i in v.numpy().ravel()]
+        for v in model.variables
+        if "seed_generator_state" in v.path
+    }
+
+
+def restore_rng_state(model: Any, state: dict[str, list[int]]) -> None:
+    """Assign saved seed-generator states."""
+    import numpy as np
+
+    for v in model.variables:
+        if v.path in state:
+            v.assign(np.asarray(state[v.path], dtype=v.dtype).reshape(v.shape))
+
+
+@dataclass
+class EpochState:
+    """Everything recorded after one epoch."""
+
+    epoch: int
+    checkpoint: str
+    callbacks: dict[str, dict[str, Any]]
+    rng: dict[str, list[int]]
+
+
+def save(run_dir: Path, model: Any, epoch: int, callbacks: list[Any]) -> None:
+    """Checkpoint the model after ``epoch`` and record the state to resume from it.
+
+    Raises:
+        OSError: When the disk is full or not writable; the previous checkpoint and state
+            stay intact.
+    """
+    run_dir = Path(run_dir)
+    ckpt = epoch_checkpoint(epoch)
+    final = run_dir / ckpt
+    tmp = final.with_name(f".tmp-{final.name}")  # keeps the .keras suffix Keras requires
+    try:
+        model.save(tmp)
+        _fsync(tmp)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    history = [e for e in _read(run_dir) if e["epoch"] < epoch]
+    entry = EpochState(epoch, ckpt, callback_state(callbacks), rng_state(model))
+    history = [*history, entry.__dict__][-KEEP:]
+    runfiles.atomic_write_text(run_dir / STATE, json.dumps({"epochs": history}, indent=1))
+    _link_last(run_dir, final)
+    keep = {e["checkpoint"] for e in history}
+    for old in (run_dir / runfiles.CHECKPOINTS).glob("epoch-*.keras"):
+        if f"{runfiles.CHECKPOINTS}/{old.name}" not in keep:
+            old.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _link_last(run_dir: Path, target: Path) -> None:
+    """Point ``last.keras`` at the newest checkpoint (a hard link, replaced atomically)."""
+    last = run_dir / runfiles.LAST_MODEL
+    tmp = last.with_name(f".tmp-{last.name}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(target, tmp)
+    except OSError:  # file systems without hard links
+        import shutil
+
+        shutil.copyfile(target, tmp)
+    os.replace(tmp, last)
+
+
+def _read(run_dir: Path) -> list[dict[str, Any]]:
+    path = Path(run_dir) / STATE
+    if not path.exists():
+        return []
+    try:
+        return list(json.loads(path.read_text())["epochs"])
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def candidates(run_dir: Path) -> list[EpochState]:
+    """Saved epoch states, newest first."""
+    return [EpochState(**e) for e in reversed(_read(run_dir))]
