@@ -295,10 +295,14 @@ def ratio_of(a: float | None, b: float | None) -> float | None:
     return round(a / b, 4) if a and b else None
 
 
-def batch_size_of(config: str) -> int:
+def batch_size_of(config: str) -> int | str:
+    """The config's batch size, or why it could not be read."""
     from cnnrun.config.load import load_experiment
 
-    return load_experiment(REPO / "configs" / f"{config}.yaml", []).experiment.data.batch_size
+    try:
+        return load_experiment(REPO / "configs" / f"{config}.yaml", []).experiment.data.batch_size
+    except Exception as exc:  # a broken config is reported in its row, not fatal
+        return f"config error: {str(exc).splitlines()[0]}"
 
 
 def bench_case(case: Case, data: Path | None, epochs: int, reps: int, work: Path) -> Result:
@@ -309,7 +313,12 @@ def bench_case(case: Case, data: Path | None, epochs: int, reps: int, work: Path
         label = "synthetic"
     else:
         plain_npz, label = npz, case.dataset
-    result = Result(asdict(case), batch_size_of(case.config), label)
+    batch_size = batch_size_of(case.config)
+    result = Result(asdict(case), batch_size if isinstance(batch_size, int) else 0, label)
+    if isinstance(batch_size, str):
+        result.errors.append(batch_size)
+        print(f"  {case.config}: {batch_size}", flush=True)
+        return result
     for rep in range(reps):
         order = ("cnnrun", "plain") if rep % 2 == 0 else ("plain", "cnnrun")
         for which in order:
@@ -432,7 +441,7 @@ def markdown(results: list[Result], summaries: list[dict[str, Any]], meta: dict[
         name = res.case["config"]
         if "ratio" not in s:
             errors = "; ".join(res.errors).replace("|", "/").replace("\n", " ")[:300]
-            lines.append(f"| {name} | {res.data} | — | {res.batch_size} | — | — | — | — | — "
+            lines.append(f"| {name} | {res.data} | — | {res.batch_size or '—'} | — | — | — | — | — "
                          f"| — | — | — | — | error: {errors} |")  # fmt: skip
             continue
         per_run = " ".join(f"{r:.2f}" for r in s["ratio_per_rep"])
@@ -449,6 +458,14 @@ def markdown(results: list[Result], summaries: list[dict[str, Any]], meta: dict[
             f"| {s['cnnrun_test_accuracy']:.3f} / {s['plain_test_accuracy']:.3f} "
             f"| {verdict(s)} |"
         )
+    busiest = max(float(x) for x in f"{meta['load_before']} {meta['load_after']}".split())
+    if busiest > meta["cpus"]:
+        lines += [
+            "",
+            f"**The machine was busy** (load average up to {busiest:.1f} on {meta['cpus']} "
+            "CPUs, from other processes): wall-clock ratios are unreliable in this run; the "
+            "CPU column is the one to trust.",
+        ]
     lines += [
         "",
         f"Load average (1, 5, 15 min) before / after: {meta['load_before']} / "

@@ -32,6 +32,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 EXIT_CONFIG = 2
+EXIT_EXPECT = 3
 
 
 def _error(message: str) -> None:
@@ -109,6 +110,9 @@ def train(
     synthetic: Annotated[
         bool, typer.Option(help="Use generated data of the model's shape (data.dataset=synthetic).")
     ] = False,
+    check: Annotated[
+        bool, typer.Option(help="Exit 3 when a result misses the config's `expect:`.")
+    ] = False,
     resume: Annotated[
         Path | None,
         typer.Option(
@@ -162,7 +166,25 @@ def train(
         raise typer.Exit(143) from None
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.results["test"].items())
     console.print(f"[bold green]done[/]: test {test}", highlight=False)
+    missed = _report_expectations(result.results.get("expect", {}))
     print(result.run_dir)
+    if check and missed:
+        raise typer.Exit(EXIT_EXPECT)
+
+
+def _report_expectations(checked: dict) -> bool:
+    """Print each expectation's outcome; return whether one was missed."""
+    from cnnrun.train.expect import unmet
+
+    for key, e in checked.items():
+        mark = {True: "[green]met[/]", False: "[red]NOT met[/]", None: "[yellow]skipped[/]"}
+        value = e.get("value")
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        console.print(f"expect {key} {e['condition']}: {shown} {mark[e.get('met')]}")
+    missed = unmet(checked)
+    for line in missed:
+        _error(f"expectation not met: {line}")
+    return bool(missed)
 
 
 @app.command()

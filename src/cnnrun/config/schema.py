@@ -465,6 +465,30 @@ Callback = Annotated[
 ]
 
 
+EXPECT_PATTERN = r"^\s*(>=|<=|==|>|<)\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$"
+Expectation = Annotated[
+    str,
+    Field(
+        pattern=EXPECT_PATTERN,
+        description="a comparison with a number: '>= 0.92', '< 0.3'",
+        examples=[">= 0.92"],
+    ),
+]
+
+
+class DistributeConfig(_Strict):
+    """Training on several devices or machines with tf.distribute."""
+
+    strategy: Literal["default", "mirrored", "multi_worker"] = Field(
+        "default",
+        description="default: one device; mirrored: all local GPUs (or cpu_devices); "
+        "multi_worker: several processes/machines described by $TF_CONFIG",
+    )
+    cpu_devices: Int | None = Field(
+        None, ge=1, le=64, description="split the CPU into N logical devices (mirrored on CPU)"
+    )
+
+
 class Experiment(_Strict):
     """One experiment: data, model, optimization and training length."""
 
@@ -492,6 +516,15 @@ class Experiment(_Strict):
     )
     jit_compile: Bool | Literal["auto"] = Field(
         "auto", description="XLA compilation: true, false, or auto (Keras's choice)"
+    )
+    distribute: DistributeConfig = Field(
+        default_factory=DistributeConfig,
+        description="tf.distribute strategy; data.batch_size is the global batch",
+    )
+    expect: dict[str, Expectation] = Field(
+        default_factory=dict,
+        description="results the run should reach, e.g. {test.accuracy: '>= 0.92'}; "
+        "`cnnrun train --check` exits 3 when one is not met",
     )
     callbacks: list[Callback] = Field(
         default_factory=list,

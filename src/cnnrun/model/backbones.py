@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -254,25 +255,33 @@ def construct(
 def load_weights(keras: Any, model: Any, path: str) -> None:
     """Load ``path`` into ``model``: a weights file, or a ``.keras`` model holding it.
 
-    A whole saved model (a cnnrun checkpoint, say) is searched for a sub-model whose
-    weights have the same shapes, and that sub-model's weights are copied.
+    A ``.keras`` file is read as a whole model (a saved backbone, or a cnnrun checkpoint
+    with a backbone inside) and searched for a (sub-)model whose weights have the same
+    shapes, whose weights are then copied.
+
+    Raises:
+        ValueError: When the file holds no weights of this shape.
     """
-    try:
-        model.load_weights(path)
+    if not path.endswith(".keras"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.load_weights(path)  # raises on a mismatch; its warnings are noise then
+        skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
+        if skipped:  # loaded, but some layers kept their random weights: refuse
+            raise ValueError(f"some layers were not in the file: {skipped[0]}")
         return
-    except Exception as exc:
-        if not path.endswith(".keras"):
-            raise
-        error = exc
     from cnnrun.model.preprocess import BackbonePreprocess  # noqa: F401 - registers it
 
     whole = keras.saving.load_model(path, compile=False)
     shapes = [tuple(w.shape) for w in model.weights]
     for layer in _walk(whole):
-        if layer is not model and [tuple(w.shape) for w in layer.weights] == shapes:
+        if [tuple(w.shape) for w in layer.weights] == shapes:
             model.set_weights(layer.get_weights())
             return
-    raise error
+    raise ValueError(
+        f"no model inside {path} has the weights of {model.name} "
+        f"({len(shapes)} arrays, {model.count_params():,} parameters)"
+    )
 
 
 def _walk(model: Any) -> Iterator[Any]:

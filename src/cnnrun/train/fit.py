@@ -14,6 +14,8 @@ from cnnrun.config.schema import Experiment
 from cnnrun.data.arrays import Splits
 from cnnrun.model.build import output_classes
 from cnnrun.train import callbacks as cb
+from cnnrun.train import expect
+from cnnrun.train.distribute import shard_by_data
 from cnnrun.train.pipeline import dataset, training_stream
 from cnnrun.train.resume import EpochState
 from cnnrun.train.schedules import schedule_callbacks
@@ -33,6 +35,8 @@ class FitContext:
     console: Console
     base_lr: float = 1e-3  # the optimizer's initial learning rate (schedules start there)
     start: EpochState | None = None  # a resumed run's last good epoch
+    smoke: bool = False
+    distributed: bool = False  # shard the data by example across workers
 
 
 def fit_and_evaluate(
@@ -56,6 +60,9 @@ def fit_and_evaluate(
     val_ds = None
     if splits.x_val is not None:
         val_ds = dataset(splits.x_val, splits.y_val, bs, one_hot=one_hot)
+    if ctx.distributed:
+        train_ds = shard_by_data(train_ds)
+        val_ds = shard_by_data(val_ds) if val_ds is not None else None
 
     metrics_csv = ctx.run_dir / runfiles.METRICS
     logger = cb.EpochLogger(ctx.run_dir, ctx.record, cb.read_metrics(metrics_csv, first))
@@ -91,6 +98,8 @@ def fit_and_evaluate(
         )
     t0 = time.perf_counter()
     test_ds = dataset(splits.x_test, splits.y_test, bs, one_hot=one_hot)
+    if ctx.distributed:
+        test_ds = shard_by_data(test_ds)
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
     eval_s = time.perf_counter() - t0
     train_time = sum(logger.train_seconds)
@@ -115,5 +124,7 @@ def fit_and_evaluate(
         if samples_per_s
         else None,
     }
+    if exp.expect:
+        results["expect"] = expect.check(exp.expect, results, ctx.smoke)
     runfiles.write_json(ctx.run_dir / runfiles.RESULTS, results)
     return results

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from cnnrun.model.build import build_model, compile_model, output_classes
 from cnnrun.model.describe import as_text, describe
 from cnnrun.model.precision import resolve as resolve_precision
 from cnnrun.tf_env import import_keras
-from cnnrun.train import resume, run_folder
+from cnnrun.train import distribute, resume, run_folder
 
 
 class Terminated(BaseException):
@@ -58,14 +59,19 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     """
     keras = import_keras()
     exp = loaded.experiment
+    try:
+        dist = distribute.setup(exp.distribute)
+    except (NotImplementedError, RuntimeError) as exc:
+        raise loaded.error(str(exc), "distribute.strategy") from None
     keras.utils.set_random_seed(exp.seed)
-    model = build_model(exp, loaded)
-    info = describe(model)
-    precision = resolve_precision(exp.precision, exp.data.batch_size, info["flops_per_example"])
-    if precision.policy != "float32":
-        keras.utils.set_random_seed(exp.seed)
-        model = build_model(exp, loaded, precision.policy)
-    compile_model(model, exp, loaded)
+    with dist.strategy.scope():
+        model = build_model(exp, loaded)
+        info = describe(model)
+        precision = resolve_precision(exp.precision, exp.data.batch_size, info["flops_per_example"])
+        if precision.policy != "float32":
+            keras.utils.set_random_seed(exp.seed)
+            model = build_model(exp, loaded, precision.policy)
+        compile_model(model, exp, loaded)
     base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     smoke = options.smoke
     start = None
@@ -80,7 +86,8 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         record = run_folder.RunRecord.resume(run_dir, from_epoch=start.epoch if start else 0)
         runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
     else:
-        run_dir = run_folder.create(options.runs_dir, exp.name)
+        runs_dir = options.runs_dir if dist.is_chief else Path(tempfile.mkdtemp("-worker"))
+        run_dir = run_folder.create(runs_dir, exp.name)
         runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
         runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
         record = run_folder.RunRecord.start(
@@ -94,12 +101,17 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         f"{0 if splits.x_val is None else len(splits.x_val):,} validation / "
         f"{len(splits.x_test):,} test examples from {splits.source}; "
         f"precision {precision.policy}; "
+        + (
+            f"{dist.description}, {exp.data.batch_size // dist.replicas} examples per replica; "
+            if dist.replicas > 1 or not dist.is_chief
+            else ""
+        )
         + (f"resuming after epoch {start.epoch} in " if start else "run folder ")
         + str(run_dir)
     )
     from cnnrun.train.fit import FitContext, fit_and_evaluate
 
-    ctx = FitContext(run_dir, record, info, console, base_lr, start)
+    ctx = FitContext(run_dir, record, info, console, base_lr, start, smoke, dist.replicas > 1)
     with _sigterm_raises():
         try:
             results = fit_and_evaluate(model, exp, splits, epochs, ctx)
