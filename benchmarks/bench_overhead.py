@@ -286,6 +286,11 @@ def median_epoch(sides: list[Side]) -> float:
     return statistics.median(s for side in sides for s in steady_epochs(side))
 
 
+def fastest(sides: list[Side]) -> float:
+    """The fastest steady epoch: the least disturbed by other load on the machine."""
+    return min(s for side in sides for s in steady_epochs(side))
+
+
 def median_of(sides: list[Side], attr: str) -> float | None:
     values = [v for side in sides for v in getattr(side, attr)]
     return statistics.median(values) if values else None
@@ -367,6 +372,7 @@ def summarize(result: Result) -> dict[str, Any]:
         "plain_samples_per_s": round(n_train / p_epoch, 1),
         "ratio": round(ratio, 4),
         "ratio_per_rep": [round(r, 3) for r in per_rep],
+        "ratio_of_fastest_epochs": round(fastest(result.cnnrun) / fastest(result.plain), 4),
         "cycle_ratio": ratio_of(c_cycle, p_cycle),
         "cpu_ratio": ratio_of(c_cpu, p_cpu),
         "cnnrun_cycle_s": c_cycle,

@@ -264,9 +264,7 @@ def test_stack_backbone_summary_is_one_row_with_keras_counts(saved_weights, tmp_
     assert "(frozen)" in table.output and "Conv1" in table.output
 
 
-def test_frozen_backbone_is_unchanged_by_training_and_the_head_learns(
-    saved_weights, tmp_path
-):
+def test_frozen_backbone_is_unchanged_by_training_and_the_head_learns(saved_weights, tmp_path):
     path, arrays = saved_weights
     config = write(tmp_path, f"weights: {path}, trainable: false")
     runs = tmp_path / "runs"
@@ -317,6 +315,10 @@ def test_backbone_as_a_graph_node_is_named_by_the_node(saved_weights, tmp_path):
 
 def test_listing_backbones_and_validating_need_no_tensorflow(tmp_path):
     config = write(tmp_path, "weights: imagenet, trainable: false")
+    shipped = [
+        str(REPO / "configs" / f"{name}.yaml")
+        for name in ("fashion_residual", "fashion_inception", "fashion_small_resnet")
+    ]
     code = textwrap.dedent(
         f"""
         import sys
@@ -325,7 +327,7 @@ def test_listing_backbones_and_validating_need_no_tensorflow(tmp_path):
         r = CliRunner()
         out = r.invoke(app, ["list", "backbones"]).output
         assert "ResNet50V2" in out and "VGG19" in out, out
-        res = r.invoke(app, ["validate", {str(config)!r}])
+        res = r.invoke(app, ["validate", {str(config)!r}, *{shipped!r}])
         assert res.exit_code == 0, res.output
         assert "tensorflow" not in sys.modules and "keras" not in sys.modules
         """

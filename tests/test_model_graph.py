@@ -173,7 +173,8 @@ model:
             "model.graph[1].name",
         ),
         (
-            "    - {name: a, layer: Flatten, input: b}\n    - {name: b, layer: Flatten, input: a}\n",
+            "    - {name: a, layer: Flatten, input: b}\n"
+            "    - {name: b, layer: Flatten, input: a}\n",
             "{file}:5: model.graph[1]: the nodes a -> b -> a form a cycle",
             "model.graph[1]",
         ),

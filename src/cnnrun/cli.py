@@ -211,10 +211,34 @@ def summary(
         info = describe(build_model(loaded.experiment, loaded), expand=expand)
     except ConfigError as exc:
         raise _fail_config(exc) from None
+    info["training"] = _training_plan(loaded.experiment)
     if as_json:
         print(json.dumps(info, indent=2))
     else:
         console.print(table(info))
+        t = info["training"]
+        console.print(
+            f"batch {t['batch_size']} ({t['distribute']}: {t['replicas']} replica(s), "
+            f"{t['per_replica_batch']} examples each); precision {t['precision']}",
+            highlight=False,
+        )
+
+
+def _training_plan(exp) -> dict:  # noqa: ANN001 - Experiment, lazily imported
+    """Batch per replica and precision, as training would use them (GPUs counted, CPU split)."""
+    import tensorflow as tf
+
+    d = exp.distribute
+    replicas = 1
+    if d.strategy == "mirrored":
+        replicas = len(tf.config.list_physical_devices("GPU")) or d.cpu_devices or 1
+    return {
+        "batch_size": exp.data.batch_size,
+        "distribute": d.strategy,
+        "replicas": replicas,
+        "per_replica_batch": exp.data.batch_size // replicas,
+        "precision": exp.precision,
+    }
 
 
 @app.command()
@@ -293,6 +317,17 @@ def _register_run_commands() -> None:
 
 
 _register_run_commands()
+
+
+def _register_sweep_and_smoke() -> None:
+    from cnnrun.smoke import smoke
+    from cnnrun.sweep import sweep
+
+    app.command()(sweep)
+    app.command()(smoke)
+
+
+_register_sweep_and_smoke()
 
 from cnnrun.cli_data import register as _register_data  # noqa: E402
 

@@ -103,9 +103,11 @@ def register(data_app: typer.Typer, console: Console, err_console: Console) -> N
                 dataset, target, n, split, str(path) if path else None, None if seed < 0 else seed
             )
         except ConfigError as exc:
-            err_console.print(f"error: {exc.render()}", highlight=False, markup=False)
+            err_console.print(
+                f"error: {exc.render()}", highlight=False, markup=False, soft_wrap=True
+            )
             raise typer.Exit(2) from None
         except DataError as exc:
-            err_console.print(f"error: {exc}", highlight=False, markup=False)
+            err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(1) from None
         console.print(f"wrote {written}", highlight=False)

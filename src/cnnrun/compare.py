@@ -23,6 +23,14 @@ JSON output (``--format json``) is stable; its shape, version 1::
 
 Runs are listed best first. ``best`` is null when unknown; a config key a run does not
 have is left out of its ``config``; numbers that are not finite are null.
+
+When some run's ``results.json`` holds ``expect`` (the config's ``expect:`` checked after
+training), every run also has ``"expect"``: that object as written,
+``{"test.accuracy": {"condition": ">= 0.92", "value": 0.93, "met": true}}`` (``met`` is
+null and ``note`` says why for a skipped check, e.g. a smoke run), or null for a run
+without expectations. The other formats then have an ``expect`` column after the test
+metrics: ``met 1/1``, ``MISSED 0/1`` or ``skipped`` (see `expect_summary`). This is an
+addition to version 1: documents without expectations are unchanged.
 """
 
 from __future__ import annotations
@@ -60,6 +68,9 @@ FIXED_COLUMNS = ("run", "status", "dataset", "params", "epochs_done", "best")
 TIME_COLUMNS = ("wall_time", "samples/s")
 CSV_BEST_COLUMNS = ("best_monitor", "best_value", "best_epoch")
 CSV_TIME_COLUMNS = ("wall_time_s", "samples_per_s")
+
+EXPECT_COLUMN = "expect"
+EXPECT_STYLES = {"met": "green", "MISSED": "bold red", "skipped": "yellow"}
 
 STATUS_STYLES = {
     "completed": "green",
@@ -320,12 +331,13 @@ def columns(comparison: Comparison) -> list[str]:
     tests = [f"test_{m}" for m in comparison.test_metrics]
     monitor = shared_monitor(comparison.records)
     fixed = [f"best {monitor}" if c == "best" and monitor else c for c in FIXED_COLUMNS]
-    return [*fixed, *tests, *TIME_COLUMNS, *map(key_header, comparison.diff.keys)]
+    expect = [EXPECT_COLUMN] if has_expectations(comparison.records) else []
+    return [*fixed, *tests, *expect, *TIME_COLUMNS, *map(key_header, comparison.diff.keys)]
 
 
 def key_header(key: str) -> str:
     """Name a config key's column: the dotted key, or ``config.<key>`` if a column has it."""
-    taken = {*FIXED_COLUMNS, *TIME_COLUMNS, *CSV_BEST_COLUMNS, *CSV_TIME_COLUMNS}
+    taken = {*FIXED_COLUMNS, *TIME_COLUMNS, *CSV_BEST_COLUMNS, *CSV_TIME_COLUMNS, EXPECT_COLUMN}
     return f"config.{key}" if key in taken or key.startswith("test_") else key
 
 
@@ -340,7 +352,8 @@ def csv_columns(comparison: Comparison) -> list[str]:
     tests = [f"test_{m}" for m in comparison.test_metrics]
     fixed = [c for c in FIXED_COLUMNS if c != "best"]
     keys = map(key_header, comparison.diff.keys)
-    return [*fixed, *CSV_BEST_COLUMNS, *tests, *CSV_TIME_COLUMNS, *keys]
+    expect = [EXPECT_COLUMN] if has_expectations(comparison.records) else []
+    return [*fixed, *CSV_BEST_COLUMNS, *tests, *expect, *CSV_TIME_COLUMNS, *keys]
 
 
 def display_rows(comparison: Comparison) -> list[list[str]]:
@@ -351,6 +364,7 @@ def display_rows(comparison: Comparison) -> list[list[str]]:
     """
     rows = []
     shared = shared_monitor(comparison.records)
+    with_expect = has_expectations(comparison.records)
     for record, values in zip(comparison.records, _elided(comparison), strict=True):
         best = record.best
         row = [
@@ -363,6 +377,7 @@ def display_rows(comparison: Comparison) -> list[list[str]]:
             if best
             else EMPTY,
             *(format_metric(record.test.get(m)) for m in comparison.test_metrics),
+            *([expect_summary(expectations(record))] if with_expect else []),
             format_duration(record.wall_time_s),
             f"{record.samples_per_s:,.0f}" if record.samples_per_s is not None else EMPTY,
             *(format_value(values[k]) for k in comparison.diff.keys),
@@ -476,6 +491,9 @@ def _table(
         cells: list[str | Text] = list(row)
         if len(cells) > 1 and names[1] == "status":
             cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
+        if EXPECT_COLUMN in names:
+            at = names.index(EXPECT_COLUMN)
+            cells[at] = Text(row[at], style=EXPECT_STYLES.get(row[at].split(" ")[0], ""))
         table.add_row(*cells)
     return table
 
@@ -510,6 +528,7 @@ def render_csv(comparison: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(csv_columns(comparison))
+    with_expect = has_expectations(comparison.records)
     for record, values in zip(comparison.records, comparison.diff.values, strict=True):
         best = record.best
         writer.writerow(
@@ -524,6 +543,7 @@ def render_csv(comparison: Comparison) -> str:
                 best.value if best else None,
                 best.epoch if best else None,
                 *(record.test.get(m) for m in comparison.test_metrics),
+                *([expect_summary(expectations(record), empty="")] if with_expect else []),
                 record.wall_time_s,
                 record.samples_per_s,
                 *(values[k] for k in comparison.diff.keys),
@@ -538,6 +558,9 @@ def render_json(comparison: Comparison) -> str:
         _json_run(record, values)
         for record, values in zip(comparison.records, comparison.diff.values, strict=True)
     ]
+    if has_expectations(comparison.records):
+        for run, record in zip(runs, comparison.records, strict=True):
+            run["expect"] = expectations(record)
     document = {
         "version": JSON_VERSION,
         "sort": {"key": comparison.sort.label, "descending": comparison.sort.descending},
@@ -584,6 +607,41 @@ def _json_run(record: RunRecord, values: dict[str, Any]) -> dict[str, Any]:
         "config": {k: v for k, v in values.items() if v is not MISSING},
         "warnings": record.warnings,
     }
+
+
+def expectations(record: RunRecord) -> dict[str, Any] | None:
+    """The run's checked ``expect:`` (``results.json``'s ``expect``), or None without one."""
+    checked = (record.results or {}).get("expect")
+    return checked if isinstance(checked, dict) and checked else None
+
+
+def has_expectations(records: Sequence[RunRecord]) -> bool:
+    """Whether some run has checked expectations (then the ``expect`` column is shown)."""
+    return any(expectations(r) is not None for r in records)
+
+
+def expect_summary(checked: dict[str, Any] | None, empty: str = EMPTY) -> str:
+    """Summarize checked expectations: ``met 2/2``, ``MISSED 1/2``, ``skipped``.
+
+    The count is of the expectations that were checked (met or not); skipped ones (a
+    smoke run) are added as ``, 1 skipped`` when others were checked.
+
+    Example:
+        >>> expect_summary({"test.accuracy": {"condition": ">= 0.9", "value": 0.93, "met": True}})
+        'met 1/1'
+        >>> expect_summary({"test.accuracy": {"met": None, "note": "skipped: smoke run"}})
+        'skipped'
+    """
+    if not checked:
+        return empty
+    states = [e.get("met") if isinstance(e, dict) else False for e in checked.values()]
+    met = sum(s is True for s in states)
+    missed = sum(s is False for s in states)
+    skipped = len(states) - met - missed
+    if not met and not missed:
+        return "skipped"
+    text = f"{'MISSED' if missed else 'met'} {met}/{met + missed}"
+    return text + (f", {skipped} skipped" if skipped else "")
 
 
 def _numeric_columns(comparison: Comparison) -> set[str]:

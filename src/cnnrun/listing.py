@@ -58,7 +58,7 @@ def rows(what: str) -> list[tuple[str, str]]:
             (
                 n,
                 f"({describe_params(n)})  {BUILDERS.help(n)}"
-                + (f"  [{source_file(n)}]" if source_file(n) else ""),
+                + (f"  (from {source_file(n)})" if source_file(n) else ""),
             )
             for n in BUILDERS.names()
         ]

@@ -144,7 +144,8 @@ def check_backbone(loaded: LoadedConfig, path: str, spec: LayerSpec) -> None:
     file = backbones.resolve_weights_path(weights, folder_of(loaded, f"{where}.weights"))
     if not file.name.endswith(backbones.WEIGHT_SUFFIXES) or not file.is_file():
         raise loaded.error(
-            "the weights file does not exist" if file.name.endswith(backbones.WEIGHT_SUFFIXES)
+            "the weights file does not exist"
+            if file.name.endswith(backbones.WEIGHT_SUFFIXES)
             else "not a weights file",
             f"{where}.weights",
             expected=f"imagenet, null, or an existing {' / '.join(backbones.WEIGHT_SUFFIXES)} "

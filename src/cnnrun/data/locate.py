@@ -27,10 +27,13 @@ def search_dirs(config_path: str | None) -> list[Path]:
 def find(names: list[str], config_path: str | None) -> Path | None:
     """The first existing file or folder named one of ``names`` in the search folders.
 
-    A config ``path`` that points straight at an existing file is returned as is.
+    A config ``path`` that points straight at an existing file, or at a folder named one
+    of ``names`` (``cifar-10-batches-py``), is returned as is.
     """
-    if config_path and Path(config_path).expanduser().is_file():
-        return Path(config_path).expanduser()
+    if config_path:
+        given = Path(config_path).expanduser()
+        if given.is_file() or (given.is_dir() and given.name in names):
+            return given
     for folder in search_dirs(config_path):
         for name in names:
             candidate = folder / name

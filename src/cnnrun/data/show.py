@@ -93,9 +93,7 @@ def save_grid(
             img = np.clip(img, 0, 1 if float(np.max(img)) <= 1.0 else 255)
             img = (img * (255 if float(np.max(img)) <= 1.0 else 1)).astype(np.uint8)
         grey = img.ndim == 2
-        ax.imshow(
-            img, cmap="gray" if grey else None, vmin=0, vmax=255, interpolation="nearest"
-        )
+        ax.imshow(img, cmap="gray" if grey else None, vmin=0, vmax=255, interpolation="nearest")
         label = int(labels[i])
         name = class_names[label] if class_names and 0 <= label < len(class_names) else ""
         ax.set_title(f"{name} ({label})" if name else str(label), fontsize=8, pad=3)

@@ -210,8 +210,7 @@ def construct(
     except MissingWeights as exc:
         raise _located(
             loaded,
-            f"the ImageNet weights of {network} are not in Keras's cache and could not be "
-            "fetched",
+            f"the ImageNet weights of {network} are not in Keras's cache and could not be fetched",
             f"{where}.weights",
             expected=f"the file '{exc.file_name}' in {weights_cache_dir()} "
             f"(Keras's cache: $KERAS_HOME/models or ~/.keras/models)"
@@ -300,6 +299,7 @@ def apply_backbone(
     seen: Counter[str] | None = None,
     loaded: Any = None,
     path: str = "",
+    float32_output: bool = False,
 ) -> Any:
     """Apply a backbone (and its preprocessing) to the tensor ``x``; return the output.
 
@@ -313,6 +313,8 @@ def apply_backbone(
         seen: Names used so far in a stack, for that numbering.
         loaded: The loaded config, to locate errors.
         path: The layer's key path.
+        float32_output: Cast the output to float32 (the model's output under a mixed
+            precision policy, so that softmax and the loss stay in float32).
     """
     args, trainable, preprocess = split_args(network, kwargs)
     args.setdefault("input_shape", tuple(int(d) for d in x.shape[1:]))
@@ -331,7 +333,7 @@ def apply_backbone(
         module = applications()[network]["module"]
         x = BackbonePreprocess(module, name=f"{name}_preprocess")(x)
     try:
-        return model(x, training=False) if not trainable else model(x)
+        y = model(x, training=False) if not trainable else model(x)
     except Exception as exc:
         raise _located(
             loaded,
@@ -340,6 +342,9 @@ def apply_backbone(
             expected=f"an input of the shape {network} was built for ({model.input_shape})",
             received=_first_line(exc),
         ) from None
+    if float32_output:
+        y = keras.layers.Activation("linear", dtype="float32", name=f"{name}_float32")(y)
+    return y
 
 
 def backbones_of(model: Any) -> list[Any]:

@@ -60,7 +60,16 @@ def _build_stack(keras: Any, exp: Experiment, loaded: LoadedConfig | None, polic
     for i, spec in enumerate(exp.model.layers):
         path = f"model.layers[{i}]"
         if is_backbone(spec.type):  # a keras.applications network
-            x = apply_backbone(keras, spec.type, spec.kwargs, x, seen=seen, loaded=loaded, path=path)
+            x = apply_backbone(
+                keras,
+                spec.type,
+                spec.kwargs,
+                x,
+                seen=seen,
+                loaded=loaded,
+                path=path,
+                float32_output=i == last and policy != "float32",
+            )
             continue
         if i == last and policy != "float32" and "dtype" not in spec.kwargs:
             spec = LayerSpec(spec.type, spec.args, {**spec.kwargs, "dtype": "float32"}, spec.form)

@@ -61,7 +61,8 @@ def register_builder(name: str, help: str | None = None) -> Callable[[Builder], 
         ...     '''A Flatten and a Dense layer.'''
         ...     import keras
         ...     inputs = keras.Input(input_shape)
-        ...     return keras.Model(inputs, keras.layers.Dense(units)(keras.layers.Flatten()(inputs)))
+        ...     outputs = keras.layers.Dense(units)(keras.layers.Flatten()(inputs))
+        ...     return keras.Model(inputs, outputs)
         >>> "tiny_dense" in BUILDERS
         True
     """
@@ -77,8 +78,7 @@ def register_builder(name: str, help: str | None = None) -> Callable[[Builder], 
 
 
 def builder_params(name: str) -> tuple[list[inspect.Parameter], bool]:
-    """The arguments of builder ``name`` other than ``input_shape``, and whether it takes
-    any keyword (``**kwargs``)."""
+    """The arguments of builder ``name`` but ``input_shape``, and whether it takes ``**kwargs``."""
     params = list(inspect.signature(BUILDERS.get(name)).parameters.values())
     open_ended = any(p.kind is p.VAR_KEYWORD for p in params)
     own = [
@@ -204,7 +204,9 @@ def build_with_builder(keras: Any, cfg: Any, loaded: Any = None) -> Any:
     from cnnrun.model.build import _first_line
 
     def error(message: str, path: str, **kw: Any) -> ConfigError:
-        return loaded.error(message, path, **kw) if loaded else ConfigError(message, path=path, **kw)
+        return (
+            loaded.error(message, path, **kw) if loaded else ConfigError(message, path=path, **kw)
+        )
 
     if cfg.file is not None:
         load_builder_file(cfg.file)
@@ -325,9 +327,7 @@ def unet_xception(input_shape: tuple[int, ...] = (160, 160, 3), num_classes: int
         x = layers.SeparableConv2D(filters, 3, padding="same")(x)
         x = layers.BatchNormalization()(x)
         x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
-        residual = layers.Conv2D(filters, 1, strides=2, padding="same")(
-            previous_block_activation
-        )
+        residual = layers.Conv2D(filters, 1, strides=2, padding="same")(previous_block_activation)
         x = layers.add([x, residual])  # add back residual
         previous_block_activation = x
 

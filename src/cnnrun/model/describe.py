@@ -51,9 +51,7 @@ def describe(model: Any, expand: bool = False) -> dict[str, Any]:
         layers.append(_row(layer))
         if expand and hasattr(layer, "layers"):
             layers += [
-                _row(sub, layer.name)
-                for sub in layer.layers
-                if type(sub).__name__ != "InputLayer"
+                _row(sub, layer.name) for sub in layer.layers if type(sub).__name__ != "InputLayer"
             ]
     return {
         "model": model.name,
@@ -103,7 +101,7 @@ def table(info: dict[str, Any]) -> Table:
         f"Total params: {p['total']:,}   Trainable: {p['trainable']:,}   "
         f"Non-trainable: {p['non_trainable']:,}\n"
         f"Forward FLOPs per example: {_si(info['flops_per_example'])} "
-        "(multiply-add = 2 FLOPs; training is about 3x)"
+        "(training ≈ 3x)"
     )
     return t
 

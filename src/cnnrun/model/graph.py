@@ -42,8 +42,10 @@ def _error(loaded: Any, message: str, path: str, **kw: Any) -> ConfigError:
 
 
 def _source_path(index: int, node: Any, k: int) -> str:
-    return f"model.graph[{index}].input" if node.input is not None else (
-        f"model.graph[{index}].inputs[{k}]"
+    return (
+        f"model.graph[{index}].input"
+        if node.input is not None
+        else (f"model.graph[{index}].inputs[{k}]")
     )
 
 
@@ -190,7 +192,9 @@ def model_name(exp: Experiment) -> str:
     return _snake(exp.name).replace("-", "_")[:60] or "model"
 
 
-def build_functional(keras: Any, exp: Experiment, loaded: Any = None, policy: str = "float32") -> Any:
+def build_functional(
+    keras: Any, exp: Experiment, loaded: Any = None, policy: str = "float32"
+) -> Any:
     """Build a graph or builder model (the stack is :func:`cnnrun.model.build.build_model`).
 
     Raises:
@@ -235,13 +239,22 @@ def build_graph(keras: Any, exp: Experiment, loaded: Any = None, policy: str = "
                     received=repr(node.sources),
                 )
             tensors[node.name] = apply_backbone(
-                keras, spec.type, spec.kwargs, x, name=node.name, loaded=loaded, path=path
+                keras,
+                spec.type,
+                spec.kwargs,
+                x,
+                name=node.name,
+                loaded=loaded,
+                path=path,
+                float32_output=node.name in outputs and policy != "float32",
             )
             continue
         kwargs = {**spec.kwargs, "name": node.name}
         if node.name in outputs and policy != "float32" and "dtype" not in kwargs:
             kwargs["dtype"] = "float32"  # softmax and the loss stay in float32
-        layer = _make_layer(keras, LayerSpec(spec.type, spec.args, kwargs, spec.form), Counter(), loaded, path)
+        layer = _make_layer(
+            keras, LayerSpec(spec.type, spec.args, kwargs, spec.form), Counter(), loaded, path
+        )
         try:
             tensors[node.name] = layer(x)
         except Exception as exc:

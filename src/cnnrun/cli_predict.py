@@ -1,0 +1,493 @@
+"""The `cnnrun evaluate` and `cnnrun predict` commands (registered in `cnnrun.cli`).
+
+Both load a run folder's saved model, ``checkpoints/best.keras`` (or ``last.keras`` when
+there is no best one), with Keras's safe mode: a model file that would run arbitrary
+Python code (a ``Lambda`` layer's function) is refused. The run's ``config.yaml`` says
+which task the model does (``task:``), and so which picture ``predict`` draws:
+
+- classification: the image beside its top 3 classes;
+- segmentation: the image, the true mask when it is known (the image sits in an
+  Oxford-IIIT Pet folder, ``images/X.jpg`` with ``annotations/trimaps/X.png``) and the
+  predicted mask;
+- keypoints: the image with the predicted joints, and the true ones when the image is
+  part of a StanfordExtra folder (``Images/`` and its JSON), in StanfordExtra's colours.
+
+Images given to ``predict`` are read with Pillow, converted to the model's channels
+(grey or RGB), resized to its input size and divided by 255, as the trainer feeds them.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from cnnrun import runfiles
+from cnnrun.errors import ConfigError, DataError
+
+EXIT_DATA = 1
+EXIT_CONFIG = 2
+PREDICTIONS = "predictions"
+PREDICT_BATCH = 32
+
+# Class names of the built-in data sets, for predict's pictures.
+KNOWN_CLASS_NAMES: dict[str, str] = {
+    "mnist": "MNIST_CLASSES",
+    "fashion_mnist": "FASHION_CLASSES",
+    "fashion_mnist_sample": "FASHION_CLASSES",
+    "cifar10": "CIFAR10_CLASSES",
+}
+
+
+class Split(enum.StrEnum):
+    """Which examples ``evaluate`` scores."""
+
+    test = "test"
+    val = "val"
+    train = "train"
+
+
+@dataclass
+class SavedRun:
+    """A run folder's config (as written) and its loaded model."""
+
+    run_dir: Path
+    config: dict[str, Any]
+    model: Any
+    checkpoint: Path
+
+    @property
+    def task(self) -> str:
+        return str(self.config.get("task") or "classification")
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data = self.config.get("data")
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        shape = self.model.input_shape
+        shape = shape[0] if isinstance(shape, list) else shape
+        h, w = int(shape[1]), int(shape[2])
+        return h, w, int(shape[3]) if len(shape) > 3 else 1
+
+
+# ---------------------------------------------------------------------------------------
+# Loading a run
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The run's ``config.yaml`` as a mapping (not validated: any task can be read).
+
+    Raises:
+        DataError: When the folder has no readable ``config.yaml``.
+    """
+    from cnnrun.config.yaml_io import load_yaml_file
+
+    path = Path(run_dir) / runfiles.CONFIG
+    if not path.is_file():
+        raise DataError(f"{run_dir} is not a run folder: {runfiles.CONFIG} is missing")
+    try:
+        data, _ = load_yaml_file(path)
+    except ConfigError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.message})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a mapping of keys")
+    return data
+
+
+def checkpoint_path(run_dir: Path) -> Path:
+    """``checkpoints/best.keras``, or ``last.keras`` when there is no best one.
+
+    Raises:
+        DataError: When neither exists.
+    """
+    for name in (runfiles.BEST_MODEL, runfiles.LAST_MODEL):
+        path = Path(run_dir) / name
+        if path.is_file():
+            return path
+    raise DataError(
+        f"{run_dir}: no saved model ({runfiles.BEST_MODEL} or {runfiles.LAST_MODEL}); "
+        "a run saves one at the end of its first epoch"
+    )
+
+
+def load_model(path: Path) -> Any:
+    """Load a ``.keras`` file in safe mode, compiled (its loss and metrics included).
+
+    Raises:
+        DataError: When Keras cannot load it (naming the file and the reason).
+    """
+    from cnnrun.tf_env import import_keras
+
+    keras = import_keras()
+    import cnnrun.model.preprocess  # noqa: F401 - registers BackbonePreprocess
+    import cnnrun.task_metrics  # noqa: F401 - registers the task losses and metrics
+
+    try:
+        return keras.saving.load_model(path, compile=True, safe_mode=True)
+    except Exception as exc:  # a damaged zip, an unknown class, unsafe code, ...
+        reason = str(exc).strip().splitlines()
+        raise DataError(
+            f"{path}: Keras cannot load the model ({type(exc).__name__}: "
+            f"{reason[0][:300] if reason else ''})"
+        ) from None
+
+
+def load_run(run_dir: Path) -> SavedRun:
+    """The run's config and best (else last) model.
+
+    Raises:
+        DataError: When the folder, its config or its model cannot be read.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir} is not a folder")
+    config = read_run_config(run_dir)
+    path = checkpoint_path(run_dir)
+    return SavedRun(run_dir, config, load_model(path), path)
+
+
+# ---------------------------------------------------------------------------------------
+# evaluate
+
+
+def _splits_for(run: SavedRun, smoke: bool) -> Any:
+    """The run's data, split as the trainer split it (``cnnrun.data.load.load_splits``)."""
+    from cnnrun.config.load import load_experiment
+    from cnnrun.data.load import load_splits
+
+    loaded = load_experiment(run.run_dir / runfiles.CONFIG)
+    exp = loaded.experiment
+    classes = int(run.model.output_shape[-1])
+    return load_splits(exp.data, tuple(exp.model.input_shape), classes, smoke=smoke)
+
+
+def _labels_for(task: str, y: np.ndarray) -> np.ndarray:
+    """Labels as the model's loss takes them (keypoints ``(N, J, 3)`` -> ``(N, J * 3)``)."""
+    if task == "keypoints" and y.ndim == 3:
+        return y.reshape(len(y), -1).astype(np.float32)
+    return y
+
+
+def evaluate_run(
+    run_dir: Path, split: str = "test", *, splits: Any = None, batch_size: int | None = None
+) -> dict[str, float]:
+    """Recompute a split's loss and metrics with the run's saved best model.
+
+    Args:
+        run_dir: The run folder.
+        split: ``test``, ``val`` or ``train``.
+        splits: Data to use instead of loading the run's data set (a
+            :class:`cnnrun.data.arrays.Splits`-like object: ``x_test``, ``y_test``, ...).
+        batch_size: Default: the run's ``data.batch_size``.
+
+    Returns:
+        Keras's metric names and values (``loss``, ``accuracy``, ...).
+
+    Raises:
+        DataError: When the run, its model or its data cannot be read, or the run has
+            no such split.
+        ConfigError: When the run's config is no longer valid.
+    """
+    from cnnrun.train.pipeline import dataset
+
+    run = load_run(run_dir)
+    smoke = False
+    if (run.run_dir / runfiles.RUN).is_file():
+        from cnnrun.train.run_folder import read_record
+
+        smoke = bool(read_record(run.run_dir).get("smoke"))
+    if splits is None:
+        splits = _splits_for(run, smoke)
+    key = {"test": "test", "val": "val", "train": "train"}[str(split)]
+    x, y = getattr(splits, f"x_{key}", None), getattr(splits, f"y_{key}", None)
+    if x is None or y is None or len(x) == 0:
+        raise DataError(f"{run_dir}: the run has no {split} examples (data.validation?)")
+    y = _labels_for(run.task, np.asarray(y))
+    one_hot = None
+    loss = run.config.get("loss")
+    loss_name = loss.get("name") if isinstance(loss, dict) else loss
+    if loss_name == "categorical_crossentropy":
+        one_hot = int(run.model.output_shape[-1])
+    bs = int(batch_size or run.data.get("batch_size") or 32)
+    values = run.model.evaluate(dataset(x, y, bs, one_hot=one_hot), return_dict=True, verbose=0)
+    return {k: float(v) for k, v in values.items()}
+
+
+# ---------------------------------------------------------------------------------------
+# predict
+
+
+def read_input_image(path: Path, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """An image file as the model takes it, and the original (RGB or grey) for pictures.
+
+    Returns:
+        ``(model_input, original)``: ``float32`` ``(H, W, C)`` in ``[0, 1]``, and the
+        file's pixels as ``uint8``.
+
+    Raises:
+        DataError: When the file cannot be read, naming it.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    h, w, c = shape
+    try:
+        with Image.open(path) as im:
+            im.load()
+            original = im.convert("L" if c == 1 else "RGB")
+    except FileNotFoundError:
+        raise DataError(f"{path}: the file does not exist") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: not an image Pillow can read (or an empty file)") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{path}: corrupt or truncated image ({exc})") from None
+    resized = original.resize((w, h), Image.Resampling.BILINEAR)
+    x = np.asarray(resized, dtype=np.float32) / 255.0
+    x = x.reshape(h, w, c)
+    return x, np.asarray(original, dtype=np.uint8)
+
+
+def _expand_inputs(inputs: list[Path]) -> list[Path]:
+    from cnnrun.data.folders import IMAGE_SUFFIXES
+
+    files: list[Path] = []
+    for p in inputs:
+        p = Path(p)
+        if p.is_dir():
+            files += sorted(
+                f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
+            )
+        else:
+            files.append(p)
+    if not files:
+        raise DataError("no images to predict: give image files or folders holding some")
+    return files
+
+
+def _out_names(files: list[Path], out: Path) -> list[Path]:
+    """``out/<stem>.png`` per file, numbered when two files share a stem."""
+    seen: dict[str, int] = {}
+    names = []
+    for f in files:
+        n = seen.get(f.stem, 0)
+        seen[f.stem] = n + 1
+        names.append(out / (f"{f.stem}.png" if n == 0 else f"{f.stem}-{n}.png"))
+    return names
+
+
+def _class_names(run: SavedRun, n: int) -> list[str]:
+    dataset = str(run.data.get("dataset") or "")
+    if run.task == "segmentation" and (dataset == "oxford_pets" or n == 3):
+        from cnnrun.data.folders import OXFORD_CLASSES
+
+        return list(OXFORD_CLASSES)[:n] + [f"class {i}" for i in range(3, n)]
+    names_file = run.run_dir / "class_names.json"
+    if names_file.is_file():
+        try:
+            names = json.loads(names_file.read_text(encoding="utf-8"))
+            if isinstance(names, list) and len(names) == n:
+                return [str(v) for v in names]
+        except ValueError:
+            pass
+    if dataset in KNOWN_CLASS_NAMES:
+        from cnnrun.data import loaders
+
+        names = getattr(loaders, KNOWN_CLASS_NAMES[dataset])
+        if len(names) == n:
+            return list(names)
+    return [f"class {i}" for i in range(n)]
+
+
+def _probabilities(scores: np.ndarray) -> np.ndarray:
+    """Softmax of logits; probabilities pass unchanged."""
+    if scores.min() >= 0 and np.allclose(scores.sum(-1), 1.0, atol=1e-3):
+        return scores
+    e = np.exp(scores - scores.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _true_mask(image: Path, size: tuple[int, int]) -> np.ndarray | None:
+    """The trimap of an image in an Oxford-IIIT Pet folder, as classes, or None."""
+    from cnnrun.data.folders import read_trimap
+
+    trimap = image.resolve().parent.parent / "annotations" / "trimaps" / f"{image.stem}.png"
+    if not trimap.is_file():
+        return None
+    try:
+        return read_trimap(trimap, size)
+    except DataError:
+        return None
+
+
+class _StanfordIndex:
+    """Finds the StanfordExtra annotation of an image, when it is in such a folder."""
+
+    def __init__(self, config_path: str | None, json_name: str | None) -> None:
+        self.json_name = json_name
+        self.roots: dict[Path, dict[str, Any] | None] = {}
+        self.hint = Path(config_path).expanduser().resolve() if config_path else None
+
+    def _entries(self, root: Path) -> dict[str, Any] | None:
+        if root not in self.roots:
+            from cnnrun.data.folders import find_stanford_json, read_stanford_json
+
+            try:
+                entries = read_stanford_json(find_stanford_json(root, self.json_name))
+                self.roots[root] = {e["img_path"]: e for e in entries}
+            except DataError:
+                self.roots[root] = None
+        return self.roots[root]
+
+    def find(self, image: Path) -> tuple[Path, dict[str, Any]] | None:
+        image = image.resolve()
+        candidates = [self.hint] if self.hint else []
+        candidates += list(image.parents)[1:4]
+        for root in candidates:
+            for images in (root / "Images", root / "images"):
+                if images.is_dir() and image.is_relative_to(images):
+                    entries = self._entries(root)
+                    key = image.relative_to(images).as_posix()
+                    if entries and key in entries:
+                        return root, entries[key]
+        return None
+
+
+def predict_files(run_dir: Path, inputs: list[Path], out: Path | None = None) -> list[Path]:
+    """Predict each image with the run's best model and write one PNG per image.
+
+    Args:
+        run_dir: The run folder.
+        inputs: Image files, or folders of images.
+        out: Where the PNGs go (default ``RUN_DIR/predictions``).
+
+    Returns:
+        The PNG files written, in the order of ``inputs``.
+
+    Raises:
+        DataError: When the run or an image cannot be read (naming it).
+    """
+    from cnnrun import pictures
+    from cnnrun.data.folders import keypoint_definitions, normalized_joints
+
+    run = load_run(run_dir)
+    files = _expand_inputs(inputs)
+    out = Path(out) if out is not None else run.run_dir / PREDICTIONS
+    shape = run.input_shape
+    task = run.task
+    targets = _out_names(files, out)
+    stanford = _StanfordIndex(run.data.get("path"), run.data.get("json_name"))
+    written: list[Path] = []
+    for start in range(0, len(files), PREDICT_BATCH):
+        chunk = files[start : start + PREDICT_BATCH]
+        read = [read_input_image(f, shape) for f in chunk]
+        batch = np.stack([x for x, _ in read])
+        outputs = np.asarray(run.model.predict(batch, verbose=0))
+        for i, f in enumerate(chunk):
+            x, original = read[i]
+            target = targets[start + i]
+            if task == "segmentation":
+                pred = outputs[i]
+                n = int(pred.shape[-1])
+                pictures.segmentation_png(
+                    x, _true_mask(f, shape[:2]), pred, target,
+                    class_names=_class_names(run, n), title=f.name,
+                )  # fmt: skip
+            elif task == "keypoints":
+                found = stanford.find(f)
+                true = None
+                defs = keypoint_definitions(found[0] if found else run.data.get("path"))
+                if found:
+                    h0, w0 = original.shape[:2]
+                    true = normalized_joints(found[1], w0, h0)
+                pred = outputs[i].reshape(-1, 2)
+                joints = len(pred)
+                colours = [c for _, c in defs] if len(defs) == joints else None
+                names = [n for n, _ in defs] if len(defs) == joints else None
+                pictures.keypoints_png(
+                    original, pred, true, target, colours=colours, names=names, title=f.name
+                )
+            else:
+                probs = _probabilities(outputs[i].reshape(-1))
+                pictures.classification_png(
+                    original, probs, _class_names(run, len(probs)), target, title=f.name
+                )
+            written.append(target)
+    return written
+
+
+# ---------------------------------------------------------------------------------------
+# The commands
+
+_err = Console(stderr=True)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    _err.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
+    return typer.Exit(code)
+
+
+RunDirArg = Annotated[
+    Path, typer.Argument(help="A run folder (from `cnnrun train`).", file_okay=False)
+]
+
+
+def evaluate(
+    run_dir: RunDirArg,
+    split: Annotated[Split, typer.Option("--split", help="Which examples to score.")] = Split.test,
+) -> None:
+    """Recompute a run's test (or val / train) metrics from its saved best model."""
+    try:
+        values = evaluate_run(run_dir, split.value)
+    except ConfigError as exc:
+        raise _fail(exc.render(), EXIT_CONFIG) from None
+    except DataError as exc:
+        raise _fail(str(exc), EXIT_DATA) from None
+    console = Console()
+    saved: dict[str, Any] = {}
+    results = Path(run_dir) / runfiles.RESULTS
+    if split == Split.test and results.is_file():
+        try:
+            saved = runfiles.read_json(results).get("test") or {}
+        except (OSError, ValueError):
+            saved = {}
+    for name, value in values.items():
+        line = f"{split.value} {name} {value:.4f}"
+        if isinstance(saved.get(name), int | float):
+            line += f"   (results.json: {saved[name]:.4f})"
+        console.print(line, highlight=False)
+
+
+def predict(
+    run_dir: RunDirArg,
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Image files, or folders of images.", show_default=False),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder for the PNGs (default: RUN_DIR/predictions).",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,  # fmt: skip
+) -> None:
+    """Predict images with a run's best model and draw each prediction as a PNG."""
+    try:
+        written = predict_files(run_dir, inputs, out)
+    except ConfigError as exc:
+        raise _fail(exc.render(), EXIT_CONFIG) from None
+    except DataError as exc:
+        raise _fail(str(exc), EXIT_DATA) from None
+    for path in written:
+        print(path)

@@ -1,0 +1,53 @@
+"""The shipped configs with ImageNet weights smoke-train with `weights: null` instead.
+
+No ImageNet file is available here (and none is downloaded in tests); test_configs_shipped
+skips the configs whose text holds `weights: imagenet`, and this file runs each of them
+with the override below, on synthetic data of its shape.
+"""
+
+import json
+
+import pytest
+from conftest import CONFIGS
+from typer.testing import CliRunner
+
+from cnnrun.cli import app
+
+runner = CliRunner()
+
+# config stem -> the --set overrides that replace its ImageNet weights.
+RANDOM_WEIGHTS = {
+    "cifar10_resnet50v2_imagenet": ["model.layers[0].ResNet50V2.weights=null"],
+    "cifar10_vgg19_imagenet": ["model.layers[0].VGG19.weights=null"],
+}
+
+
+def test_every_imagenet_config_has_an_override():
+    imagenet = {p.stem for p in CONFIGS if "weights: imagenet" in p.read_text()}
+    assert imagenet == set(RANDOM_WEIGHTS)
+
+
+@pytest.mark.parametrize("stem", sorted(RANDOM_WEIGHTS))
+def test_imagenet_config_smoke_trains_with_random_weights(stem, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNRUN_OFFLINE", "1")
+    config = next(p for p in CONFIGS if p.stem == stem)
+    sets = [arg for s in RANDOM_WEIGHTS[stem] for arg in ("--set", s)]
+    res = runner.invoke(
+        app,
+        ["train", str(config), "--smoke", "--synthetic", "--runs-dir", str(tmp_path), *sets],
+    )
+    assert res.exit_code == 0, res.output
+    run = tmp_path / res.output.strip().splitlines()[-1].rsplit("/", 1)[-1]
+    results = json.loads((run / "results.json").read_text())
+    assert results["epochs_completed"] >= 1
+    assert "weights: null" in (run / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize("stem", sorted(RANDOM_WEIGHTS))
+def test_imagenet_config_without_the_file_fails_before_training(stem, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNRUN_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))
+    config = next(p for p in CONFIGS if p.stem == stem)
+    res = runner.invoke(app, ["summary", str(config)])
+    assert res.exit_code == 2
+    assert "_notop.h5" in res.output and "weights" in res.output
