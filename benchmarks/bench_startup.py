@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,16 +71,33 @@ def commands(runs: list[Path]) -> dict[str, list[str]]:
     return cmds
 
 
-def run_once(args: list[str], extra: list[str] | None = None) -> tuple[float, int, str, str]:
+@dataclass
+class Timed:
+    """One finished command."""
+
+    wall_s: float
+    cpu_s: float  # user + system of the process: barely moved by other load on the machine
+    rc: int
+    stderr: str
+
+
+def run_once(args: list[str], extra: list[str] | None = None) -> Timed:
     cmd = [sys.executable, *(extra or []), "-m", "cnnrun", *args]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=REPO)
-    return time.perf_counter() - t0, proc.returncode, proc.stdout, proc.stderr
+    with tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=err, env=child_env(), cwd=REPO, text=True
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return Timed(wall, usage.ru_utime + usage.ru_stime, proc.returncode, err.read())
 
 
 def imports_of(args: list[str]) -> dict[str, Any]:
     """What ``-X importtime`` says: heavy packages imported, the costliest top-level imports."""
-    _, _, _, stderr = run_once(args, ["-X", "importtime"])
+    stderr = run_once(args, ["-X", "importtime"]).stderr
     top: list[tuple[int, str]] = []
     names = set()
     for line in stderr.splitlines():
@@ -100,21 +118,21 @@ def imports_of(args: list[str]) -> dict[str, Any]:
 
 
 def bench(label: str, args: list[str], repeat: int) -> dict[str, Any]:
-    warm, rc, _, stderr = run_once(args)  # warm-up: file cache, .pyc
-    times = []
-    for _ in range(repeat):
-        seconds, rc, _, stderr = run_once(args)
-        times.append(seconds)
+    warm = run_once(args)  # warm-up: file cache, .pyc
+    runs = [run_once(args) for _ in range(repeat)]
+    failed = next((r for r in runs if r.rc), None)
+    walls = [r.wall_s for r in runs]
     return {
         "label": label,
         "args": args,
-        "exit_code": rc,
-        "stderr_tail": stderr[-500:] if rc else "",
-        "warmup_s": round(warm, 4),
-        "times_s": [round(t, 4) for t in times],
-        "median_s": round(statistics.median(times), 4),
-        "min_s": round(min(times), 4),
-        "max_s": round(max(times), 4),
+        "exit_code": failed.rc if failed else 0,
+        "stderr_tail": failed.stderr[-500:] if failed else "",
+        "warmup_s": round(warm.wall_s, 4),
+        "times_s": [round(t, 4) for t in walls],
+        "median_s": round(statistics.median(walls), 4),
+        "min_s": round(min(walls), 4),
+        "max_s": round(max(walls), 4),
+        "cpu_median_s": round(statistics.median(r.cpu_s for r in runs), 4),
         **imports_of(args),
     }
 
@@ -129,29 +147,44 @@ def python_floor(repeat: int) -> float:
     return statistics.median(times)
 
 
-def markdown(rows: list[dict[str, Any]], floor: float, repeat: int) -> str:
+def markdown(rows: list[dict[str, Any]], floor: float, repeat: int, load: list[float]) -> str:
+    busy = max(load) > (os.cpu_count() or 1)
     lines = [
         "## Command start-up",
         "",
         f"Fresh `python -m cnnrun` processes, median of {repeat} after one warm-up run; the "
-        f"target is well under a second (flagged above {BUDGET_S:.1f} s). A bare "
+        f"target is well under a second (flagged above {BUDGET_S:.1f} s). *CPU s*: user + "
+        "system time of the process, which other load on the machine barely moves. A bare "
         f"`python -c pass` takes {floor:.3f} s here. *TF / Keras imported*: from a separate "
         "`python -X importtime` run.",
         "",
-        "| command | median s | min – max s | exit | TF imported | Keras imported "
+        "| command | median s | min – max s | CPU s | exit | TF imported | Keras imported "
         "| modules | costliest top-level imports (ms, cumulative) | verdict |",
-        "|---|--:|---|--:|---|---|--:|---|---|",
+        "|---|--:|---|--:|--:|---|---|--:|---|---|",
     ]
     for r in rows:
-        ok = r["median_s"] < BUDGET_S and r["exit_code"] == 0 and not any(r["imported"].values())
+        clean = r["exit_code"] == 0 and not any(r["imported"].values())
+        if clean and r["median_s"] < BUDGET_S:
+            verdict = "ok"
+        elif clean and busy and r["cpu_median_s"] < BUDGET_S:
+            verdict = "ok by CPU time (busy machine)"
+        else:
+            verdict = "**check**"
         top = ", ".join(f"`{k}` {v:,.0f}" for k, v in r["top_imports_ms"].items())
         lines.append(
             f"| `{r['label']}` | **{r['median_s']:.3f}** | {r['min_s']:.3f} – {r['max_s']:.3f} "
-            f"| {r['exit_code']} | {'**yes**' if r['imported']['tensorflow'] else 'no'} "
+            f"| {r['cpu_median_s']:.3f} | {r['exit_code']} "
+            f"| {'**yes**' if r['imported']['tensorflow'] else 'no'} "
             f"| {'**yes**' if r['imported']['keras'] else 'no'} | {r['modules']} | {top} "
-            f"| {'ok' if ok else '**check**'} |"
+            f"| {verdict} |"
         )
-    lines.append("")
+    lines += [
+        "",
+        f"Load average (1, 5, 15 min) at the end: {' '.join(f'{x:.2f}' for x in load)} on "
+        f"{os.cpu_count()} CPUs"
+        + (": **the machine was busy**, wall times are inflated." if busy else "."),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -172,14 +205,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label}: median {r['median_s']:.3f} s, exit {r['exit_code']}, "
                   f"tensorflow imported: {r['imported']['tensorflow']}", flush=True)  # fmt: skip
     floor = python_floor(repeat)
+    load = list(os.getloadavg())
     payload = {
         "budget_s": BUDGET_S,
         "repeat": repeat,
         "python_floor_s": round(floor, 4),
+        "load_average": load,
         "commands": rows,
     }
     (args.out / "startup.json").write_text(json.dumps(payload, indent=2) + "\n")
-    (args.out / "startup.md").write_text(markdown(rows, floor, repeat))
+    (args.out / "startup.md").write_text(markdown(rows, floor, repeat, load))
     print(f"-> {args.out / 'startup.md'}")
     return 0 if all(r["exit_code"] == 0 for r in rows) else 1
 

@@ -121,7 +121,8 @@ def run_script(script: Path, out: Path, quick: bool) -> dict[str, object]:
 
 
 def readme(done: list[dict], args: argparse.Namespace, total_s: float) -> str:
-    command = f"python benchmarks/run_all.py --out {args.out}" + (" --quick" if args.quick else "")
+    out = args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out
+    command = f"python benchmarks/run_all.py --out {out}" + (" --quick" if args.quick else "")
     lines = [
         "# cnnrun benchmarks",
         "",
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for the results")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # the scripts run in the repository root
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     done = [run_script(script, args.out, args.quick) for script in scripts()]

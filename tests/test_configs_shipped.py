@@ -24,6 +24,8 @@ def test_there_are_the_chapter_configs():
         "padding_same",
         "strides_2",
         "demo",
+        "oxford_pets_unet",
+        "stanford_dogs_keypoints",
     } <= names
 
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import REPO, TINY
 from typer.testing import CliRunner
 
-from cnnrun import sweep as sw
+from cnnrun import sweep_plan as sw
 from cnnrun.cli import app
 from cnnrun.errors import ConfigError
 
@@ -125,6 +125,23 @@ def test_nothing_to_sweep_and_mixed_modes_are_usage_errors(tiny_config, tmp_path
     assert res.exit_code == 2 and "--random N" in res.output
 
 
+def test_compare_of_a_runs_folder_includes_the_trials_of_its_sweeps(tmp_path):
+    from run_factory import make_run
+
+    from cnnrun.runs import expand_run_paths
+
+    root = tmp_path / "runs"
+    make_run(root, "alone", stamp="20240101-100000")
+    sweep = root / "20240101-110000-sweep-x"
+    for i in (1, 2):
+        make_run(sweep, f"x-t{i}", stamp=f"20240101-11000{i}")
+    (sweep / sw.SWEEP_FILE).write_text("{}")
+    (sweep / "x-t1.log").write_text("")
+    found = [p.name for p in expand_run_paths([root])]
+    assert found == ["20240101-100000-alone", "20240101-110001-x-t1", "20240101-110002-x-t2"]
+    assert [p.name for p in expand_run_paths([sweep])] == found[1:]
+
+
 # --- running -----------------------------------------------------------------------------
 
 
@@ -171,19 +188,22 @@ def test_same_command_with_sweep_dir_continues_and_another_plan_is_refused(tiny_
     assert other.exit_code == 2 and "another sweep's plan" in other.output
 
 
-def test_random_search_records_its_plan(tiny_config, tmp_path):
+def test_random_search_records_its_plan_and_json_keeps_stdout_clean(tiny_config, tmp_path):
     res = _run(
         "sweep", tiny_config, "--random", "2", "--range", f"{LR}=1e-3:1e-2:log",
         "--choice", "optimizer.name=adam,sgd", "--seed", "5", "--smoke",
-        "--runs-dir", tmp_path / "runs",
+        "--runs-dir", tmp_path / "runs", "--format", "json",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    plan = _plan(_sweep_dir(res.output))
+    doc = json.loads(res.stdout)  # the trainings' progress went to stderr
+    folder = Path(res.stderr.strip().splitlines()[-1].removeprefix("sweep folder: "))
+    plan = _plan(folder)
     assert plan["search"] == {
         "mode": "random", "n": 2, "seed": 5,
         "ranges": {LR: "0.001:0.01:log"}, "choices": {"optimizer.name": ["adam", "sgd"]},
     }  # fmt: skip
     assert len(plan["trials"]) == 2 and all(t["status"] == "completed" for t in plan["trials"])
+    assert {r["run"] for r in doc["runs"]} == {t["run_dir"] for t in plan["trials"]}
 
 
 def test_a_failing_trial_does_not_stop_the_others_and_the_sweep_exits_1(tiny_config, tmp_path):
@@ -232,7 +252,8 @@ def test_sigkill_after_two_trials_then_resume_runs_only_the_other_two(tmp_path):
         if list(s.values()).count("completed") >= 2 and "t3" in s:
             break
         time.sleep(0.02)
-    assert proc.poll() is None, proc.stderr.read().decode()
+    if proc.poll() is not None:
+        pytest.fail(f"the sweep ended by itself ({proc.returncode}): {proc.stderr.read().decode()}")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     at_kill = statuses()

@@ -26,6 +26,19 @@ CALLBACK_CLASSES = {
     "terminate_on_nan": "TerminateOnNaN",
 }
 
+# cnnrun's own metric and loss names (cnnrun.task_metrics), beside Keras's: the task each
+# belongs to and one line for `cnnrun list metrics|losses`. Not in keras_catalog.json,
+# which is generated from Keras alone.
+TASK_METRICS = {
+    "mean_iou": ("segmentation", "cnnrun: mean intersection over union of the classes"),
+    "pixel_accuracy": ("segmentation", "cnnrun: fraction of pixels of the right class"),
+    "keypoint_error_px": ("keypoints", "cnnrun: mean distance of visible joints, in pixels"),
+    "pck": ("keypoints", "cnnrun: visible joints within 0.1 x the image's side (PCK@0.1)"),
+}
+TASK_LOSSES = {
+    "visible_mse": ("keypoints", "cnnrun: squared error of the visible joints only"),
+}
+
 
 # The ImageNet weight files keras.applications fetches into its cache (`~/.keras/models`),
 # (with the top, without it), for each network's default arguments; read from

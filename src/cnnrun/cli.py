@@ -319,6 +319,16 @@ def _register_run_commands() -> None:
 _register_run_commands()
 
 
+def _register_predict_commands() -> None:
+    from cnnrun.cli_predict import evaluate, predict
+
+    app.command()(evaluate)
+    app.command()(predict)
+
+
+_register_predict_commands()
+
+
 def _register_sweep_and_smoke() -> None:
     from cnnrun.smoke import smoke
     from cnnrun.sweep import sweep

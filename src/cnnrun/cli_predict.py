@@ -168,7 +168,7 @@ def _splits_for(run: SavedRun, smoke: bool) -> Any:
     loaded = load_experiment(run.run_dir / runfiles.CONFIG)
     exp = loaded.experiment
     classes = int(run.model.output_shape[-1])
-    return load_splits(exp.data, tuple(exp.model.input_shape), classes, smoke=smoke)
+    return load_splits(exp.data, tuple(exp.model.input_shape), classes, smoke=smoke, task=exp.task)
 
 
 def _labels_for(task: str, y: np.ndarray) -> np.ndarray:
@@ -290,7 +290,7 @@ def _class_names(run: SavedRun, n: int) -> list[str]:
         from cnnrun.data.folders import OXFORD_CLASSES
 
         return list(OXFORD_CLASSES)[:n] + [f"class {i}" for i in range(3, n)]
-    names_file = run.run_dir / "class_names.json"
+    names_file = run.run_dir / runfiles.CLASS_NAMES
     if names_file.is_file():
         try:
             names = json.loads(names_file.read_text(encoding="utf-8"))

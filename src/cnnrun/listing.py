@@ -19,7 +19,10 @@ def rows(what: str) -> list[tuple[str, str]]:
             for n, s in cat["optimizers"].items()
         ]
     if what in ("losses", "metrics"):
-        return [(n, "") for n in cat[what]]
+        own = catalog.TASK_LOSSES if what == "losses" else catalog.TASK_METRICS
+        return [(n, "") for n in cat[what]] + [
+            (n, f"{help} ({task})") for n, (task, help) in own.items()
+        ]
     if what == "callbacks":
         return [(n, "args: " + ", ".join(s["params"])) for n, s in cat["callbacks"].items()]
     if what == "schedules":

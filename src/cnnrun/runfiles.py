@@ -22,6 +22,8 @@ CHECKPOINTS = "checkpoints"
 BEST_MODEL = "checkpoints/best.keras"
 LAST_MODEL = "checkpoints/last.keras"
 TENSORBOARD = "tensorboard"
+CLASS_NAMES = "class_names.json"
+PREDICTIONS = "predictions"
 
 STATUS_RUNNING = "running"
 STATUS_COMPLETED = "completed"

@@ -267,8 +267,10 @@ def expand_run_paths(paths: Sequence[Path]) -> Iterator[Path]:
 
     A path that is a run folder is kept; a folder that is not a run folder but holds
     run folders (such as ``runs/``) is replaced by its sub-folders (hidden ones aside),
-    sorted by name, so that those that are not runs get reported too; anything else is
-    kept so that `load_run` reports it. Duplicates are dropped.
+    sorted by name, so that those that are not runs get reported too; a sub-folder that
+    is a `cnnrun sweep` folder (it holds ``sweep.json``) is replaced by its trials' run
+    folders in turn; anything else is kept so that `load_run` reports it. Duplicates are
+    dropped.
 
     Args:
         paths: Paths as typed by the user.
@@ -281,7 +283,11 @@ def expand_run_paths(paths: Sequence[Path]) -> Iterator[Path]:
         path = Path(path)
         children: list[Path] = []
         if path.is_dir() and not is_run_dir(path):
-            children = _sub_folders(path)
+            children = [
+                grandchild
+                for child in _sub_folders(path)
+                for grandchild in (_sub_folders(child) if _is_sweep_dir(child) else [child])
+            ]
             if not any(map(is_run_dir, children)):
                 children = []
         for candidate in children or [path]:
@@ -289,6 +295,12 @@ def expand_run_paths(paths: Sequence[Path]) -> Iterator[Path]:
             if key not in seen:
                 seen.add(key)
                 yield candidate
+
+
+def _is_sweep_dir(path: Path) -> bool:
+    from cnnrun.sweep_plan import SWEEP_FILE
+
+    return (path / SWEEP_FILE).is_file() and not is_run_dir(path)
 
 
 def _sub_folders(path: Path) -> list[Path]:

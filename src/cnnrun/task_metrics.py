@@ -81,6 +81,43 @@ class VisibleMSE(keras.losses.Loss):
         return ops.sum(squared, axis=-1) / ops.maximum(count, 1.0)
 
 
+@keras.saving.register_keras_serializable(package="cnnrun")
+class KeypointXYLoss(keras.losses.Loss):
+    """A Keras loss (``mse``, ``mae``, ``huber``, ...) on all joints' ``x, y``.
+
+    What a keypoint experiment gets when its ``loss:`` is a Keras loss: ``y_true``'s
+    visibility is dropped, and invisible joints are targets at ``(0, 0)``, as the
+    chapter's §7.3 (Keras's keypoint example) trains them. :class:`VisibleMSE` ignores
+    them instead.
+
+    Args:
+        base: The Keras loss's name.
+        base_args: Its constructor arguments (``delta``, ...).
+    """
+
+    def __init__(
+        self, base: str = "mean_squared_error", base_args: dict | None = None, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("name", f"keypoint_{base}")
+        super().__init__(**kwargs)
+        self.base = base
+        self.base_args = dict(base_args or {})
+        if self.base_args:
+            from cnnrun.model.build import _loss
+
+            self._fn = _loss(keras, base, self.base_args)
+        else:
+            self._fn = keras.losses.get(base)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        true, pred, _ = _split_keypoints(y_true, y_pred)
+        n = ops.shape(true)[0]
+        return self._fn(ops.reshape(true, (n, -1)), ops.reshape(pred, (n, -1)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "base": self.base, "base_args": self.base_args}
+
+
 class _KeypointMetric(keras.metrics.Metric):
     """A ratio accumulated over batches: ``total / count`` over visible joints."""
 

@@ -101,7 +101,7 @@ DETAILS = {
     "unknown_top_key.yaml": ("one of: " + ", ".join(Experiment.model_fields), None),
     "misspelt_nested_key.yaml": (
         "one of: dataset, path, validation, validation_split, batch_size, limit, test_limit, "
-        "shuffle",
+        "shuffle, test_split, json_name, skip_bad_images, augment",
         None,
     ),
     "wrong_type.yaml": ("a valid integer, unable to parse string as an integer", "'ten'"),

@@ -23,6 +23,7 @@ def check_names(loaded: LoadedConfig) -> None:
         raise _unknown(
             loaded, "data.dataset", "data set", exp.data.dataset, DATASETS.names(), "datasets"
         )
+    _check_task_data(loaded)
     from cnnrun.config.model_checks import check_model
 
     check_model(loaded)  # layers, backbones, graph nodes or builder; fine_tune
@@ -38,10 +39,22 @@ def check_names(loaded: LoadedConfig) -> None:
         exp.optimizer.kwargs,
         cat["optimizers"][opt]["params"],
     )
-    if exp.loss.name not in cat["losses"]:
-        raise _unknown(loaded, "loss", "loss", exp.loss.name, cat["losses"], "losses")
+    own_losses = catalog.TASK_LOSSES
+    if exp.loss.name not in cat["losses"] and exp.loss.name not in own_losses:
+        raise _unknown(
+            loaded, "loss", "loss", exp.loss.name, [*cat["losses"], *own_losses], "losses"
+        )
     loss_args = dict(exp.loss.model_extra or {})
-    if loss_args:
+    if exp.loss.name in own_losses:
+        _check_task(loaded, "loss", "loss", exp.loss.name, own_losses[exp.loss.name][0])
+        if loss_args:
+            raise loaded.error(
+                f"the loss '{exp.loss.name}' takes no arguments",
+                "loss",
+                expected=f"loss: {exp.loss.name}",
+                received=repr(sorted(loss_args)),
+            )
+    elif loss_args:
         loss_classes = cat["loss_classes"]
         if exp.loss.name not in loss_classes:
             raise loaded.error(
@@ -59,9 +72,14 @@ def check_names(loaded: LoadedConfig) -> None:
             loss_args,
             loss_classes[exp.loss.name]["params"],
         )
+    own_metrics = catalog.TASK_METRICS
     for i, metric in enumerate(exp.metrics):
-        if metric not in cat["metrics"]:
-            raise _unknown(loaded, f"metrics[{i}]", "metric", metric, cat["metrics"])
+        if metric in own_metrics:
+            _check_task(loaded, f"metrics[{i}]", "metric", metric, own_metrics[metric][0])
+        elif metric not in cat["metrics"]:
+            raise _unknown(
+                loaded, f"metrics[{i}]", "metric", metric, [*cat["metrics"], *own_metrics]
+            )
     for i, callback in enumerate(exp.callbacks):
         ((name, args),) = callback.items()
         if name not in cat["callbacks"]:
@@ -93,6 +111,47 @@ def check_names(loaded: LoadedConfig) -> None:
                 received=repr(m),
                 suggestion=did_you_mean(m, quantities),
             )
+
+
+def _check_task(loaded: LoadedConfig, path: str, kind: str, name: str, task: str) -> None:
+    """Check that one of cnnrun's task metrics or losses fits the experiment's task."""
+    if loaded.experiment.task != task:
+        raise loaded.error(
+            f"the {kind} '{name}' is for task: {task}",
+            path,
+            expected=f"a {kind} for task: {loaded.experiment.task} (`cnnrun list "
+            f"{kind}{'es' if kind == 'loss' else 's'}`), or task: {task}",
+            received=repr(name),
+        )
+
+
+def _check_task_data(loaded: LoadedConfig) -> None:
+    """The data set serves the experiment's task; its augmenters exist (imgaug, no TF)."""
+    from cnnrun.data.loaders import dataset_tasks
+
+    exp = loaded.experiment
+    tasks = dataset_tasks(exp.data.dataset)
+    if exp.task not in tasks:
+        raise loaded.error(
+            f"data set '{exp.data.dataset}' has no {exp.task} labels",
+            "data.dataset",
+            expected=f"a data set for task: {exp.task} (`cnnrun list datasets`), or task: "
+            + " | ".join(tasks),
+            received=repr(exp.data.dataset),
+        )
+    if exp.data.augment:
+        from cnnrun.augment import build_augmenter
+
+        try:
+            build_augmenter(exp.data.augment, "data.augment")
+        except ConfigError as exc:
+            raise loaded.error(
+                exc.message,
+                exc.path or "data.augment",
+                expected=exc.expected,
+                received=exc.received,
+                suggestion=exc.suggestion,
+            ) from None
 
 
 def check_layer(loaded: LoadedConfig, path: str, name: str, args: tuple, kwargs: dict) -> None:

@@ -144,12 +144,37 @@ class DataConfig(_Strict):
     )
     batch_size: Int = Field(32, ge=1, description="examples per training step")
     limit: Int | None = Field(
-        None, ge=1, description="use only the first N training examples (synthetic: its size)"
+        None,
+        ge=1,
+        description="use only the first N training examples (synthetic: its size; a folder "
+        "data set: read only N files, before test_split)",
     )
     test_limit: Int | None = Field(
         None, ge=1, description="use only the first N test examples (synthetic: its size)"
     )
     shuffle: Bool = Field(True, description="reshuffle the training set each epoch")
+    test_split: Float = Field(
+        0.1,
+        ge=0.0,
+        lt=1.0,
+        description="for data sets without a test set of their own (oxford_pets, "
+        "stanford_extra): the fraction of examples held out for testing (the last ones)",
+    )
+    json_name: str | None = Field(
+        None,
+        description="stanford_extra: the keypoint JSON's file name in data.path "
+        "(default StanfordExtra_v12.json)",
+    )
+    skip_bad_images: Bool = Field(
+        False,
+        description="skip (and count) images or masks that cannot be read; false: a bad "
+        "file is an error naming it",
+    )
+    augment: list[Any] = Field(
+        default_factory=list,
+        description="imgaug augmenters applied to the training split, image and mask or "
+        "keypoints together: [Fliplr: 0.3, {Sometimes: {p: 0.3, then: [Affine: {rotate: 10}]}}]",
+    )
 
 
 Shape = list[Annotated[Int, Field(ge=1)]]
@@ -494,7 +519,10 @@ class Experiment(_Strict):
 
     name: str = Field("experiment", min_length=1, max_length=80, description="run-name prefix")
     seed: Int = Field(1337, ge=0, description="seed of every random generator")
-    task: Literal["classification"] = Field("classification", description="what is predicted")
+    task: Literal["classification", "segmentation", "keypoints"] = Field(
+        "classification",
+        description="what is predicted: a class per image, a class per pixel, or keypoints",
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
@@ -504,9 +532,14 @@ class Experiment(_Strict):
     )
     loss: Loss = Field(
         default_factory=lambda: LossConfig(name="sparse_categorical_crossentropy"),
-        description="Keras loss name, or {name: ..., other args}",
+        description="Keras loss name, or {name: ..., other args}; visible_mse: keypoints' "
+        "MSE over visible joints",
     )
-    metrics: list[str] = Field(["accuracy"], description="Keras metric names")
+    metrics: list[str] = Field(
+        ["accuracy"],
+        description="Keras metric names, or cnnrun's: mean_iou, pixel_accuracy "
+        "(segmentation), keypoint_error_px, pck (keypoints)",
+    )
     epochs: Int = Field(5, ge=1, description="passes over the training set")
     monitor: str = Field("val_loss", description="the quantity that picks the best checkpoint")
     precision: Literal["float32", "auto", "mixed_bfloat16", "mixed_float16"] = Field(

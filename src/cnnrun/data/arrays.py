@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,8 +16,14 @@ class ArrayData:
         y_train: Integer class labels.
         x_test: Test images.
         y_test: Test labels.
-        class_names: One name per class, when known.
+        class_names: One name per class (keypoints: per joint), when known.
         source: Where the arrays were read from (a path or a description).
+        own_test: False for a data set without a test set of its own (a folder): its
+            examples are all in ``x_train`` and ``data.test_split`` holds the last ones out.
+        skipped: ``(file, reason)`` of the unreadable files skipped (``skip_bad_images``).
+
+    Labels are integer classes ``(N,)`` (classification), integer masks ``(N, H, W)``
+    (segmentation) or ``float32`` keypoints ``(N, J, 3)`` or ``(N, J * 3)``.
     """
 
     x_train: np.ndarray
@@ -26,6 +32,8 @@ class ArrayData:
     y_test: np.ndarray
     class_names: list[str] | None = None
     source: str = ""
+    own_test: bool = True
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def limited(self, train: int | None, test: int | None) -> ArrayData:
         """The first ``train`` training and ``test`` test examples (None keeps all)."""
@@ -36,6 +44,37 @@ class ArrayData:
             self.y_test[:test],
             self.class_names,
             self.source,
+            self.own_test,
+            self.skipped,
+        )
+
+    def with_test_split(self, fraction: float) -> ArrayData:
+        """Hold out the last ``fraction`` of the examples as the test set.
+
+        For a data set without a test set of its own (``own_test`` false); others are
+        returned unchanged.
+
+        Raises:
+            ValueError: When the fraction leaves no test or no training example.
+        """
+        if self.own_test:
+            return self
+        n = len(self.x_train)
+        n_test = int(n * fraction)
+        if fraction > 0 and (n_test < 1 or n_test >= n):
+            raise ValueError(
+                f"test_split {fraction} of {n} examples leaves no test or no training examples"
+            )
+        cut = n - n_test
+        return ArrayData(
+            self.x_train[:cut],
+            self.y_train[:cut],
+            self.x_train[cut:],
+            self.y_train[cut:],
+            self.class_names,
+            self.source,
+            True,
+            self.skipped,
         )
 
 
@@ -51,6 +90,12 @@ class Splits:
     y_test: np.ndarray
     class_names: list[str] | None
     source: str
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    """Class labels as int32; masks (kept small) and keypoints unchanged."""
+    return y.astype("int32") if y.ndim == 1 else y
 
 
 def fit_to_input(x: np.ndarray, input_shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -80,7 +125,7 @@ def split(
     """
     x_train = fit_to_input(data.x_train, input_shape, "training")
     x_test = fit_to_input(data.x_test, input_shape, "test")
-    y_train, y_test = data.y_train.astype("int32"), data.y_test.astype("int32")
+    y_train, y_test = _labels(data.y_train), _labels(data.y_test)
     x_val = y_val = None
     if validation == "test":
         x_val, y_val = x_test, y_test
@@ -94,4 +139,7 @@ def split(
         cut = len(x_train) - n_val
         x_train, x_val = x_train[:cut], x_train[cut:]
         y_train, y_val = y_train[:cut], y_train[cut:]
-    return Splits(x_train, y_train, x_val, y_val, x_test, y_test, data.class_names, data.source)
+    return Splits(
+        x_train, y_train, x_val, y_val, x_test, y_test, data.class_names, data.source,
+        list(data.skipped),
+    )  # fmt: skip

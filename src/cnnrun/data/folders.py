@@ -303,6 +303,14 @@ def _compact(arrays: list[np.ndarray], names: list[str], bad: list[tuple[int, st
 # Oxford-IIIT Pet
 
 
+def _shuffled(items: list, seed: int | None) -> list:
+    """``items`` in a random order fixed by ``seed`` (unchanged when None)."""
+    if seed is None:
+        return items
+    order = np.random.default_rng(seed).permutation(len(items))
+    return [items[i] for i in order]
+
+
 def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
@@ -315,17 +323,21 @@ def read_oxford_pets(
     *,
     progress: bool | Any = False,
     workers: int | None = None,
+    shuffle_seed: int | None = None,
 ) -> SegmentationSet:
     """Read Oxford-IIIT Pet photos and trimaps, resized to ``image_size``.
 
     Args:
         folder: The folder holding ``images/`` and ``annotations/trimaps/``.
         image_size: ``(height, width)`` of the returned images and masks.
-        limit: Read only the first ``limit`` examples (in file-name order).
+        limit: Read only the first ``limit`` examples (in file-name order, or in the
+            shuffled order).
         skip_bad: Skip unreadable images or trimaps (listed in ``skipped``) instead of
             raising.
         progress: Show a Rich progress bar (``True``, or a ``rich.console.Console``).
         workers: Decoding threads (default: CPU count + 2, at most 8).
+        shuffle_seed: Put the files in a random order fixed by this seed before ``limit``
+            (the official files are sorted by breed, cats first).
 
     Returns:
         Images, masks (0 pet, 1 background, 2 border), names, skipped files.
@@ -350,6 +362,7 @@ def read_oxford_pets(
     files = sorted((p for p in images_dir.iterdir() if _is_image(p)), key=lambda p: p.name)
     if not files:
         raise DataError(f"data set 'oxford_pets': no images in {images_dir}")
+    files = _shuffled(files, shuffle_seed)
     files = files[:limit] if limit is not None else files
     n = len(files)
     images = np.zeros((n, *size, 3), np.uint8)
@@ -462,6 +475,7 @@ def read_stanford_extra(
     *,
     progress: bool | Any = False,
     workers: int | None = None,
+    shuffle_seed: int | None = None,
 ) -> KeypointSet:
     """Read Stanford Dogs photos with their StanfordExtra keypoints.
 
@@ -469,10 +483,13 @@ def read_stanford_extra(
         folder: The folder holding ``Images/`` and the JSON.
         json_name: The JSON's file name (or path); default ``StanfordExtra_v12.json``.
         image_size: ``(height, width)`` of the returned images.
-        limit: Read only the first ``limit`` annotations (in the JSON's order).
+        limit: Read only the first ``limit`` annotations (in the JSON's order, or in the
+            shuffled order).
         skip_bad: Skip unreadable images (listed in ``skipped``) instead of raising.
         progress: Show a Rich progress bar (``True``, or a ``rich.console.Console``).
         workers: Decoding threads (default: CPU count + 2, at most 8).
+        shuffle_seed: Put the annotations in a random order fixed by this seed before
+            ``limit`` (the JSON is sorted by breed).
 
     Returns:
         Images, keypoints ``(N, 24, 3)`` in ``[0, 1]``, names (``img_path``), skipped.
@@ -487,6 +504,7 @@ def read_stanford_extra(
     json_path = find_stanford_json(root, json_name)
     images_dir = _images_dir(root)
     entries = read_stanford_json(json_path)
+    entries = _shuffled(entries, shuffle_seed)
     entries = entries[:limit] if limit is not None else entries
     n = len(entries)
     joints = len(entries[0]["joints"])

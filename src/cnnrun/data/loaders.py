@@ -208,12 +208,153 @@ def load_embedded(cfg: DataConfig, input_shape: tuple[int, ...], num_classes: in
     return read_npz(EMBEDDED_FILE, FASHION_CLASSES)
 
 
-@DATASETS.register("synthetic", "generated, deterministic, any shape and number of classes")
-def load_synthetic(cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int) -> ArrayData:
-    """Learnable random data: each class is a fixed random pattern plus noise.
+@DATASETS.register(
+    "synthetic",
+    "generated, deterministic, any shape and number of classes; for every task (class "
+    "patterns, shapes with trimap-like masks, coloured keypoint blobs)",
+)
+def load_synthetic(
+    cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int, task: str = "classification"
+) -> ArrayData:
+    """Learnable generated data of the model's shape, for the experiment's task.
+
+    - classification: each class is a fixed random pattern plus noise;
+    - segmentation: filled circles and rectangles on noise, masks with ``num_classes``
+      classes in the Oxford layout (0 shape, 1 background, 2 border);
+    - keypoints: one coloured blob per visible joint, ``num_classes / 2`` joints.
 
     Sizes default to 512 training and 128 test examples (``limit`` / ``test_limit``).
     """
-    from cnnrun.data.synthetic import classification
+    n_train, n_test = cfg.limit or 512, cfg.test_limit or 128
+    if task == "classification":
+        from cnnrun.data.synthetic import classification
 
-    return classification(input_shape, num_classes, cfg.limit or 512, cfg.test_limit or 128)
+        return classification(input_shape, num_classes, n_train, n_test)
+    from cnnrun.data import folders
+
+    # One generator (one palette) for both sets: the test set is the last n_test examples.
+    if task == "segmentation":
+        x, y = folders.synthetic_segmentation(input_shape, num_classes, n_train + n_test)
+        names = list(folders.OXFORD_CLASSES)[:num_classes]
+        names += [f"class_{i}" for i in range(len(names), num_classes)]
+    else:
+        joints = _joints(num_classes, "synthetic")
+        x, y = folders.synthetic_keypoints(input_shape, n_train + n_test, joints)
+        names = [f"joint {j}" for j in range(joints)]  # no left/right: no swap on flips
+    return ArrayData(x[:n_train], y[:n_train], x[n_train:], y[n_train:], names, "synthetic")
+
+
+# The tasks each data set has labels for (the others: classification only).
+DATASET_TASKS: dict[str, tuple[str, ...]] = {
+    "synthetic": ("classification", "segmentation", "keypoints"),
+    "oxford_pets": ("segmentation",),
+    "stanford_extra": ("keypoints",),
+}
+
+
+def dataset_tasks(name: str) -> tuple[str, ...]:
+    """The tasks data set ``name`` serves."""
+    return DATASET_TASKS.get(name, ("classification",))
+
+
+def _joints(outputs: int, dataset: str) -> int:
+    if outputs % 2 or outputs < 2:
+        raise DataError(
+            f"data set '{dataset}': a keypoint model outputs x, y per joint, an even number "
+            f"of values, but this one outputs {outputs}"
+        )
+    return outputs // 2
+
+
+def _folder(cfg: DataConfig, dataset: str) -> Path:
+    if not cfg.path:
+        raise DataError(
+            f"data set '{dataset}' needs data.path: the folder holding it "
+            "(`--set data.path=FOLDER`)"
+        )
+    path = Path(cfg.path).expanduser()
+    if not path.is_dir():
+        raise DataError(f"data.path {str(path)!r} is not a folder (data set '{dataset}')")
+    return path
+
+
+def _channels(images: np.ndarray, input_shape: tuple[int, ...], dataset: str) -> np.ndarray:
+    """RGB photos as the model's channels: kept (3) or made grey (1)."""
+    channels = input_shape[-1] if len(input_shape) == 3 else 1
+    if channels == 3:
+        return images
+    if channels == 1:
+        grey = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        return np.clip(np.rint(grey), 0, 255).astype(np.uint8)[..., None]
+    raise DataError(
+        f"data set '{dataset}' has RGB photos, but the model's input_shape "
+        f"{list(input_shape)} has {channels} channels (give 3, or 1 for grey)"
+    )
+
+
+# Folder data sets are sorted by breed (Oxford: cats first); their examples are put in
+# one fixed random order (the Keras examples shuffle with seed 1337 too) before `limit`
+# and the test / validation splits, which take the last ones. Independent of `seed:`, so
+# runs with different seeds are tested on the same photos.
+FOLDER_ORDER_SEED = 1337
+
+
+def _console_progress() -> bool:
+    import sys
+
+    return sys.stdout.isatty()  # Rich's bar draws on stdout, transient
+
+
+@DATASETS.register(
+    "oxford_pets",
+    "Oxford-IIIT Pet photos and trimaps (segmentation: pet, background, border); data.path: "
+    "the folder with images/ and annotations/trimaps/; no test set: data.test_split",
+)
+def load_oxford_pets(
+    cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int, task: str = "segmentation"
+) -> ArrayData:
+    """Photos and masks resized to the model's input (masks nearest-neighbour)."""
+    from cnnrun.data.folders import OXFORD_CLASSES, read_oxford_pets
+
+    data = read_oxford_pets(
+        _folder(cfg, "oxford_pets"), input_shape[:2], cfg.limit, cfg.skip_bad_images,
+        progress=_console_progress(), shuffle_seed=FOLDER_ORDER_SEED,
+    )  # fmt: skip
+    x = _channels(data.images, input_shape, "oxford_pets")
+    empty = np.zeros((0, *x.shape[1:]), x.dtype), np.zeros((0, *data.masks.shape[1:]), np.uint8)
+    return ArrayData(
+        x, data.masks, *empty, list(OXFORD_CLASSES), str(cfg.path), own_test=False,
+        skipped=list(data.skipped),
+    )  # fmt: skip
+
+
+@DATASETS.register(
+    "stanford_extra",
+    "Stanford Dogs photos with StanfordExtra's 24 keypoints; data.path: the folder with "
+    "Images/ and the JSON (data.json_name); no test set: data.test_split",
+)
+def load_stanford_extra(
+    cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int, task: str = "keypoints"
+) -> ArrayData:
+    """Photos resized to the model's input, keypoints as fractions ``(N, 24, 3)``."""
+    from cnnrun.data.folders import keypoint_definitions, read_stanford_extra
+
+    folder = _folder(cfg, "stanford_extra")
+    data = read_stanford_extra(
+        folder, cfg.json_name, input_shape[:2], cfg.limit, cfg.skip_bad_images,
+        progress=_console_progress(), shuffle_seed=FOLDER_ORDER_SEED,
+    )  # fmt: skip
+    joints = data.keypoints.shape[1]
+    if 2 * joints != num_classes:
+        raise DataError(
+            f"data set 'stanford_extra' has {joints} keypoints, but the model outputs "
+            f"{num_classes} values: give it {2 * joints} outputs (x, y per joint)"
+        )
+    x = _channels(data.images, input_shape, "stanford_extra")
+    names = [n for n, _ in keypoint_definitions(folder)]
+    names = names if len(names) == joints else [f"joint {j}" for j in range(joints)]
+    empty = np.zeros((0, *x.shape[1:]), x.dtype), np.zeros((0, joints, 3), np.float32)
+    return ArrayData(
+        x, data.keypoints, *empty, names, str(folder), own_test=False,
+        skipped=list(data.skipped),
+    )  # fmt: skip

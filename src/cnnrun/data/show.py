@@ -37,6 +37,15 @@ def load_dataset(name: str, path: str | None = None) -> ArrayData:
             received=repr(name),
             suggestion=DATASETS.suggest(name),
         )
+    from cnnrun.data.loaders import dataset_tasks
+
+    if "classification" not in dataset_tasks(name):
+        raise ConfigError(
+            f"data set '{name}' has {dataset_tasks(name)[0]} labels, not classes",
+            expected="a classification data set; a run of this data set draws its "
+            "predictions with the truth in RUN_DIR/predictions/ (and `cnnrun predict`)",
+            received=repr(name),
+        )
     cfg = DataConfig(dataset=name, path=path)
     return DATASETS.get(name)(cfg, SYNTHETIC_SHAPE, SYNTHETIC_CLASSES)
 

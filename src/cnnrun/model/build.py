@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from cnnrun.catalog import TASK_LOSSES, TASK_METRICS
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.schema import Experiment, LayerSpec, StackModel
 from cnnrun.errors import ConfigError
@@ -109,6 +110,9 @@ def _make_layer(keras: Any, spec: LayerSpec, seen: Counter, loaded: Any, path: s
 
 
 def _check_output(exp: Experiment, model: Any, loaded: LoadedConfig | None) -> None:
+    if exp.task != "classification":
+        check_task_output(exp, model, loaded, f"model.layers[{len(exp.model.layers) - 1}]")
+        return
     shape = tuple(model.output.shape)
     if exp.loss.name in CLASS_LOSSES and len(shape) != 2:
         last = len(exp.model.layers) - 1
@@ -119,6 +123,38 @@ def _check_output(exp: Experiment, model: Any, loaded: LoadedConfig | None) -> N
             f"model.layers[{last}]",
             expected="a Flatten or GlobalAveragePooling2D layer before the last Dense layer",
             received=f"{exp.model.layers[last].type} giving {shape}",
+        )
+
+
+def check_task_output(exp: Experiment, model: Any, loaded: LoadedConfig | None, path: str) -> None:
+    """Check the output shape a task needs.
+
+    Segmentation: one ``(batch, H, W, classes)`` output at the input's ``H, W``.
+    Keypoints: one ``(batch, 2 * joints)`` output (x, y per joint).
+
+    Raises:
+        ConfigError: Located at ``path`` (the output layer), with the shape expected.
+    """
+    shapes = [tuple(t.shape) for t in model.outputs]
+    shape = shapes[0]
+    in_shape = tuple(model.inputs[0].shape)
+    if exp.task == "segmentation":
+        want = f"(batch, {in_shape[1]}, {in_shape[2]}, classes)"
+        ok = len(shapes) == 1 and len(shape) == 4 and shape[1:3] == in_shape[1:3]
+        ok = ok and (shape[-1] or 0) >= 2
+        hint = "a last Conv2D with one filter per class and padding: same (softmax)"
+    else:
+        want = "(batch, 2 * joints), x and y of each joint in [0, 1]"
+        ok = len(shapes) == 1 and len(shape) == 2 and (shape[-1] or 1) % 2 == 0
+        hint = "a Flatten (or Reshape) to 2 * joints values, e.g. 48 for 24 joints (sigmoid)"
+    if not ok:
+        raise _located(
+            loaded,
+            f"the model's output has shape {', '.join(map(str, shapes))}, but task: "
+            f"{exp.task} needs {want}",
+            path,
+            expected=hint,
+            received=", ".join(map(str, shapes)),
         )
 
 
@@ -144,15 +180,20 @@ def compile_model(model: Any, exp: Experiment, loaded: LoadedConfig | None = Non
         ) from None
     try:
         loss = _loss(keras, exp.loss.name, dict(exp.loss.model_extra or {}))
+        if exp.task == "keypoints" and exp.loss.name not in TASK_LOSSES:
+            from cnnrun.task_metrics import KeypointXYLoss
+
+            loss = KeypointXYLoss(exp.loss.name, dict(exp.loss.model_extra or {}))
     except Exception as exc:
         raise _located(
             loaded, "Keras rejected the loss", "loss", received=_first_line(exc)
         ) from None
     try:
+        metrics = _metrics(exp, model)
         model.compile(
             optimizer=optimizer,
             loss=loss,
-            metrics=list(exp.metrics),
+            metrics=metrics,
             jit_compile=exp.jit_compile,
         )
     except Exception as exc:
@@ -161,7 +202,26 @@ def compile_model(model: Any, exp: Experiment, loaded: LoadedConfig | None = Non
         ) from None
 
 
+def _metrics(exp: Experiment, model: Any) -> list[Any]:
+    """Keras's metrics by name; cnnrun's task metrics (``mean_iou``, ``pck``, ...) built."""
+    if not any(m in TASK_METRICS for m in exp.metrics):
+        return list(exp.metrics)
+    from cnnrun.task_metrics import task_metric
+
+    in_shape = tuple(model.inputs[0].shape)
+    return [
+        task_metric(m, num_classes=output_classes(model), image_size=in_shape[1:3])
+        if m in TASK_METRICS
+        else m
+        for m in exp.metrics
+    ]
+
+
 def _loss(keras: Any, name: str, kwargs: dict[str, Any]) -> Any:
+    if name in TASK_LOSSES:
+        from cnnrun.task_metrics import visible_mse
+
+        return {"visible_mse": visible_mse}[name]()
     if not kwargs:
         return keras.losses.get(name)
     for attr in dir(keras.losses):

@@ -291,7 +291,9 @@ def small_resnet(
 
 
 @register_builder("unet_xception")
-def unet_xception(input_shape: tuple[int, ...] = (160, 160, 3), num_classes: int = 3) -> Any:
+def unet_xception(
+    input_shape: tuple[int, ...] = (160, 160, 3), num_classes: int = 3, width: float = 1.0
+) -> Any:
     """The U-Net with Xception-style blocks of Keras's segmentation example (§7.2).
 
     "Image segmentation with a U-Net-like architecture" (keras.io/examples/vision/
@@ -305,6 +307,8 @@ def unet_xception(input_shape: tuple[int, ...] = (160, 160, 3), num_classes: int
         input_shape: Image shape, ``(160, 160, 3)`` in the example; height and width must
             be multiples of 16.
         num_classes: Classes per pixel (3 for the Oxford-IIIT Pet trimaps).
+        width: Multiplies every block's filters (1.0: the example's 32...256; 0.25 gives
+            8...64, a small U-Net for tests and small images).
     """
     from cnnrun.tf_env import import_keras
 
@@ -312,14 +316,17 @@ def unet_xception(input_shape: tuple[int, ...] = (160, 160, 3), num_classes: int
     layers = keras.layers
     inputs = keras.Input(shape=tuple(input_shape))
 
+    def f(filters: int) -> int:
+        return max(1, round(filters * width))
+
     # Entry block
-    x = layers.Conv2D(32, 3, strides=2, padding="same")(inputs)
+    x = layers.Conv2D(f(32), 3, strides=2, padding="same")(inputs)
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     previous_block_activation = x  # set aside residual
 
     # Downsampling: blocks 1, 2, 3 differ only in their depth.
-    for filters in [64, 128, 256]:
+    for filters in [f(64), f(128), f(256)]:
         x = layers.Activation("relu")(x)
         x = layers.SeparableConv2D(filters, 3, padding="same")(x)
         x = layers.BatchNormalization()(x)
@@ -332,7 +339,7 @@ def unet_xception(input_shape: tuple[int, ...] = (160, 160, 3), num_classes: int
         previous_block_activation = x
 
     # Upsampling
-    for filters in [256, 128, 64, 32]:
+    for filters in [f(256), f(128), f(64), f(32)]:
         x = layers.Activation("relu")(x)
         x = layers.Conv2DTranspose(filters, 3, padding="same")(x)
         x = layers.BatchNormalization()(x)

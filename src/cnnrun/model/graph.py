@@ -279,10 +279,13 @@ def build_graph(keras: Any, exp: Experiment, loaded: Any = None, policy: str = "
 
 
 def check_output(exp: Experiment, model: Any, loaded: Any, path: str) -> None:
-    """A classification loss needs one (batch, classes) output."""
-    from cnnrun.model.build import CLASS_LOSSES
+    """A classification loss needs one (batch, classes) output; other tasks their shape."""
+    from cnnrun.model.build import CLASS_LOSSES, check_task_output
 
-    if exp.loss.name not in CLASS_LOSSES or exp.task != "classification":
+    if exp.task != "classification":
+        check_task_output(exp, model, loaded, path)
+        return
+    if exp.loss.name not in CLASS_LOSSES:
         return
     shapes = [tuple(t.shape) for t in model.outputs]
     if len(shapes) != 1 or len(shapes[0]) != 2:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -105,7 +104,11 @@ def infer_mode(monitor: str) -> str:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves ``best.keras`` atomically whenever ``monitor`` improves (never on NaN)."""
+    """Tracks the best ``monitor`` value; :class:`StateSaver` then links ``best.keras``.
+
+    The model is saved once per epoch (by :class:`StateSaver`); an improving epoch's
+    checkpoint becomes ``best.keras`` by a hard link, not a second save.
+    """
 
     def __init__(self, run_dir: Path, monitor: str) -> None:
         super().__init__()
@@ -125,13 +128,6 @@ class Checkpointer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         value = (logs or {}).get(self.monitor)
         if value is not None and self._better(float(value)):
-            final = self.run_dir / runfiles.BEST_MODEL
-            tmp = final.with_name(f".tmp-{final.name}")  # keeps the .keras suffix
-            try:
-                self.model.save(tmp)
-                os.replace(tmp, final)
-            finally:
-                tmp.unlink(missing_ok=True)
             self.best_value, self.best_epoch = float(value), epoch + 1
 
 
@@ -150,15 +146,18 @@ class NanGuard(keras.callbacks.Callback):
 
 
 class StateSaver(keras.callbacks.Callback):
-    """Checkpoints the model and the resume state after each good epoch."""
+    """Checkpoints the model and the resume state after each good epoch (one save)."""
 
-    def __init__(self, run_dir: Path, guard: NanGuard, callbacks: list[Any]) -> None:
+    def __init__(
+        self, run_dir: Path, guard: NanGuard, callbacks: list[Any], best: Checkpointer
+    ) -> None:
         super().__init__()
-        self.run_dir, self.guard, self.callbacks = Path(run_dir), guard, callbacks
+        self.run_dir, self.guard, self.callbacks, self.best = Path(run_dir), guard, callbacks, best
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.guard.nan_epoch is None:
-            resume.save(self.run_dir, self.model, epoch + 1, self.callbacks)
+            is_best = self.best.best_epoch == epoch + 1
+            resume.save(self.run_dir, self.model, epoch + 1, self.callbacks, is_best=is_best)
 
 
 class StateRestorer(keras.callbacks.Callback):

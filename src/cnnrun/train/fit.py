@@ -15,8 +15,10 @@ from cnnrun.data.arrays import Splits
 from cnnrun.model.build import output_classes
 from cnnrun.train import callbacks as cb
 from cnnrun.train import expect
+from cnnrun.train.augmenting import make_augment
 from cnnrun.train.distribute import shard_by_data
 from cnnrun.train.pipeline import dataset, training_stream
+from cnnrun.train.predictions import write_predictions
 from cnnrun.train.resume import EpochState
 from cnnrun.train.schedules import schedule_callbacks
 
@@ -53,9 +55,10 @@ def fit_and_evaluate(
     bs = exp.data.batch_size
     first = ctx.start.epoch if ctx.start else 0
     one_hot = output_classes(model) if exp.loss.name == "categorical_crossentropy" else None
+    augment = make_augment(exp, splits.class_names if exp.task == "keypoints" else None)
     train_ds, steps = training_stream(
         splits.x_train, splits.y_train, bs, first_epoch=first, epochs=epochs,
-        seed=exp.seed, shuffle=exp.data.shuffle, one_hot=one_hot,
+        seed=exp.seed, shuffle=exp.data.shuffle, one_hot=one_hot, augment=augment,
     )  # fmt: skip
     val_ds = None
     if splits.x_val is not None:
@@ -68,13 +71,16 @@ def fit_and_evaluate(
     logger = cb.EpochLogger(ctx.run_dir, ctx.record, cb.read_metrics(metrics_csv, first))
     checkpointer = cb.Checkpointer(ctx.run_dir, exp.monitor)
     guard = cb.NanGuard()
-    stateful = [checkpointer, *cb.user_callbacks(exp.callbacks, ctx.run_dir)]
-    stateful += schedule_callbacks(exp.schedule, ctx.base_lr, epochs)
+    schedules = schedule_callbacks(exp.schedule, ctx.base_lr, epochs)
+    user = cb.user_callbacks(exp.callbacks, ctx.run_dir)
+    stateful = [checkpointer, *user, *schedules]  # their counters are saved for a resume
     callbacks = [
-        *stateful,  # schedules set the lr at epoch begin; counters update at epoch end
+        *schedules,  # set the lr before the logger reads it
+        logger,  # first at epoch end: `seconds` is training + validation only
         guard,
-        logger,
-        cb.StateSaver(ctx.run_dir, guard, stateful),
+        checkpointer,
+        *user,
+        cb.StateSaver(ctx.run_dir, guard, stateful, checkpointer),
         cb.RichProgress(ctx.console, epochs, steps),
     ]
     if ctx.start:
@@ -127,4 +133,11 @@ def fit_and_evaluate(
     if exp.expect:
         results["expect"] = expect.check(exp.expect, results, ctx.smoke)
     runfiles.write_json(ctx.run_dir / runfiles.RESULTS, results)
+    try:
+        write_predictions(model, exp, splits, ctx.run_dir)
+    except Exception as exc:  # a picture must not fail a trained run
+        ctx.console.print(
+            f"[yellow]warning:[/] prediction pictures not written ({type(exc).__name__}: {exc})",
+            highlight=False,
+        )
     return results

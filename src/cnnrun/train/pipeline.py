@@ -3,6 +3,7 @@
 The training stream is shuffled per epoch with a stateless shuffle seeded by
 ``(seed, epoch)``, so epoch *k* sees the same order whether the run started at epoch 1 or
 was resumed at epoch *k* — part of what makes a resumed run equal an uninterrupted one.
+Augmentation (``data.augment``) is seeded by ``(seed, epoch, batch)`` for the same reason.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ def _prepare(tf: Any, scale: bool, one_hot: int | None) -> Any:
         images = tf.cast(images, tf.float32)
         if scale:
             images = images / 255.0
+        if labels.dtype == tf.uint8:  # masks are kept small in memory
+            labels = tf.cast(labels, tf.int32)
         if one_hot:
             labels = tf.one_hot(labels, one_hot)
         return images, labels
@@ -53,10 +56,24 @@ def training_stream(
     seed: int,
     shuffle: bool = True,
     one_hot: int | None = None,
+    augment: Any = None,
 ) -> tuple[Any, int]:
     """The batches of epochs ``first_epoch .. epochs-1`` (0-based) as one stream.
 
     Use with ``model.fit(stream, steps_per_epoch=steps, initial_epoch=first_epoch, ...)``.
+
+    Args:
+        x: Images (``uint8`` ones are divided by 255 on the fly).
+        y: Labels: classes, masks or keypoints.
+        batch_size: Examples per batch.
+        first_epoch: The first epoch of the stream (0-based; a resumed run's).
+        epochs: The end of the stream (exclusive).
+        seed: Seeds each epoch's shuffle with ``(seed, epoch)``.
+        shuffle: Shuffle each epoch.
+        one_hot: Number of classes when the loss wants one-hot labels.
+        augment: ``fn(images, labels, seed) -> (images, labels)`` on NumPy batches
+            (:func:`cnnrun.train.augmenting.make_augment`), run before scaling with a seed
+            from ``(seed, epoch, batch index)``.
 
     Returns:
         The dataset and the number of steps per epoch.
@@ -74,16 +91,24 @@ def training_stream(
             order = tf.random.experimental.stateless_shuffle(
                 order, seed=tf.stack([tf.constant(seed, tf.int64), epoch])
             )
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate()
+        return batches.map(lambda i, idx: (epoch, i, idx))
 
-    def gather(idx: Any) -> tuple[Any, Any]:
-        return tf.gather(xs, idx), tf.gather(ys, idx)
+    def gather(epoch: Any, i: Any, idx: Any) -> tuple[Any, Any, Any, Any]:
+        return tf.gather(xs, idx), tf.gather(ys, idx), epoch, i
 
     ds = (
         tf.data.Dataset.range(first_epoch, epochs)
         .flat_map(epoch_batches)
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-        .map(_prepare(tf, x.dtype == np.uint8, one_hot), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
     )
+    if augment is not None:
+        from cnnrun.train.augmenting import augment_in_graph
+
+        ds = ds.map(augment_in_graph(tf, augment, seed), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda images, labels, epoch, i: (images, labels))
+    ds = ds.map(
+        _prepare(tf, x.dtype == np.uint8, one_hot), num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
     return ds, steps

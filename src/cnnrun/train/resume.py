@@ -93,8 +93,13 @@ class EpochState:
     rng: dict[str, list[int]]
 
 
-def save(run_dir: Path, model: Any, epoch: int, callbacks: list[Any]) -> None:
+def save(
+    run_dir: Path, model: Any, epoch: int, callbacks: list[Any], is_best: bool = False
+) -> None:
     """Checkpoint the model after ``epoch`` and record the state to resume from it.
+
+    ``last.keras`` (and ``best.keras`` when ``is_best``) become hard links to the new
+    checkpoint, so the model is written once per epoch.
 
     Raises:
         OSError: When the disk is full or not writable; the previous checkpoint and state
@@ -114,7 +119,9 @@ def save(run_dir: Path, model: Any, epoch: int, callbacks: list[Any]) -> None:
     entry = EpochState(epoch, ckpt, callback_state(callbacks), rng_state(model))
     history = [*history, entry.__dict__][-KEEP:]
     runfiles.atomic_write_text(run_dir / STATE, json.dumps({"epochs": history}, indent=1))
-    _link_last(run_dir, final)
+    _link(final, run_dir / runfiles.LAST_MODEL)
+    if is_best:
+        _link(final, run_dir / runfiles.BEST_MODEL)
     keep = {e["checkpoint"] for e in history}
     for old in (run_dir / runfiles.CHECKPOINTS).glob("epoch-*.keras"):
         if f"{runfiles.CHECKPOINTS}/{old.name}" not in keep:
@@ -126,10 +133,9 @@ def _fsync(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def _link_last(run_dir: Path, target: Path) -> None:
-    """Point ``last.keras`` at the newest checkpoint (a hard link, replaced atomically)."""
-    last = run_dir / runfiles.LAST_MODEL
-    tmp = last.with_name(f".tmp-{last.name}")
+def _link(target: Path, link: Path) -> None:
+    """Make ``link`` a hard link to ``target``, replaced atomically."""
+    tmp = link.with_name(f".tmp-{link.name}")
     tmp.unlink(missing_ok=True)
     try:
         os.link(target, tmp)
@@ -137,7 +143,7 @@ def _link_last(run_dir: Path, target: Path) -> None:
         import shutil
 
         shutil.copyfile(target, tmp)
-    os.replace(tmp, last)
+    os.replace(tmp, link)
 
 
 def _read(run_dir: Path) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import tempfile
 from collections.abc import Iterator
@@ -78,7 +79,15 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     if options.resume_dir:
         smoke = bool(run_folder.read_record(options.resume_dir).get("smoke"))
         start = _restore(model, options.resume_dir, console)
-    splits = load_splits(exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=smoke)
+    splits = load_splits(
+        exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=smoke, task=exp.task
+    )
+    if splits.skipped:
+        console.print(
+            f"[yellow]skipped {len(splits.skipped)} unreadable file(s)[/] "
+            f"(data.skip_bad_images), e.g. {splits.skipped[0][0]}: {splits.skipped[0][1]}",
+            highlight=False,
+        )
     epochs = min(exp.epochs, 2) if smoke else exp.epochs
 
     if options.resume_dir:
@@ -90,6 +99,10 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         run_dir = run_folder.create(runs_dir, exp.name)
         runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
         runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
+        if splits.class_names and exp.task != "keypoints":
+            runfiles.atomic_write_text(
+                run_dir / runfiles.CLASS_NAMES, json.dumps(list(splits.class_names)) + "\n"
+            )
         record = run_folder.RunRecord.start(
             run_dir, name=exp.name, task=exp.task, dataset=exp.data.dataset, seed=exp.seed,
             smoke=smoke, config_file=loaded.source,
@@ -186,18 +199,27 @@ def _end(record: Any, run_dir: Path, status: str, reason: str | None) -> None:
 
 @contextlib.contextmanager
 def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated`, Ctrl-C ``KeyboardInterrupt`` — once.
+
+    The first signal also ignores the ones after it, so a second Ctrl-C or SIGTERM cannot
+    cut short the recording of the run's end.
+    """
+
     def handler(signum: int, frame: Any) -> None:
-        raise Terminated
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
