@@ -305,17 +305,9 @@ def validate_plan(plan: dict[str, Any], config: Path | None = None) -> None:
 
 def create_sweep_dir(runs_dir: Path, name: str) -> Path:
     """Create ``runs_dir/<YYYYmmdd-HHMMSS>-sweep-<name>`` (``-2``, ``-3``... if taken)."""
-    runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{dt.datetime.now():%Y%m%d-%H%M%S}-sweep-{name}"
-    for i in range(1, 1000):
-        path = runs_dir / (stem if i == 1 else f"{stem}-{i}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
-    raise DataError(f"cannot create a sweep folder under {runs_dir}")
+    from cnnrun.train.run_folder import create_unique, safe_name
+
+    return create_unique(runs_dir, f"sweep-{safe_name(name)}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from rich.text import Text
 
 from cnnrun import runfiles
 from cnnrun.errors import ConfigError, DataError
+from cnnrun.signals import Terminated, stop_signals
 from cnnrun.sweep_plan import (
     PENDING,
     one_line,
@@ -30,8 +30,7 @@ from cnnrun.sweep_plan import (
 err_console = Console(stderr=True)
 
 
-class SweepTerminated(BaseException):
-    """SIGTERM arrived while subprocess trials ran."""
+SweepTerminated = Terminated  # SIGTERM stopped the sweep (cnnrun.signals)
 
 
 def report_error(message: str) -> None:
@@ -167,22 +166,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    def handler(signum: int, frame: Any) -> None:
-        raise SweepTerminated
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_parallel(
     sweep_dir: Path, plan: dict[str, Any], todos: list[Todo], parallel: int, out: Console
 ) -> None:
@@ -197,7 +180,7 @@ def run_parallel(
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     preexec = _die_with_parent if sys.platform.startswith("linux") else None
     try:
-        with _sigterm_raises():
+        with stop_signals():
             while queue or running:
                 while queue and len(running) < parallel:
                     todo = queue.pop(0)

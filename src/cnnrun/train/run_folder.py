@@ -30,20 +30,26 @@ def now_iso() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def create(runs_dir: Path, name: str) -> Path:
-    """Create ``runs_dir/<YYYYmmdd-HHMMSS>-<name>`` (suffixed ``-2``, ``-3``... if taken)."""
-    runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{safe_name(name)}"
+def create_unique(parent: Path, label: str) -> Path:
+    """Create ``parent/<YYYYmmdd-HHMMSS>-<label>`` (suffixed ``-2``, ``-3``... if taken)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    stem = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{label}"
     for i in range(1, 1000):
-        path = runs_dir / (stem if i == 1 else f"{stem}-{i}")
+        path = parent / (stem if i == 1 else f"{stem}-{i}")
         try:
             path.mkdir()
         except FileExistsError:
             continue
-        (path / runfiles.CHECKPOINTS).mkdir()
         return path
-    raise RuntimeError(f"cannot create a run folder under {runs_dir}")
+    raise DataError(f"cannot create a folder for {label!r} under {parent}")
+
+
+def create(runs_dir: Path, name: str) -> Path:
+    """Create a run folder ``runs_dir/<YYYYmmdd-HHMMSS>-<name>`` with its ``checkpoints/``."""
+    path = create_unique(runs_dir, safe_name(name))
+    (path / runfiles.CHECKPOINTS).mkdir()
+    return path
 
 
 def _git_commit() -> str | None:

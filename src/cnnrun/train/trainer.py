@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from cnnrun import runfiles
+from cnnrun import runfiles, signals
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.yaml_io import dump_yaml
 from cnnrun.data.load import load_splits
@@ -21,12 +19,9 @@ from cnnrun.errors import DataError
 from cnnrun.model.build import build_model, compile_model, output_classes
 from cnnrun.model.describe import as_text, describe
 from cnnrun.model.precision import resolve as resolve_precision
+from cnnrun.signals import Terminated
 from cnnrun.tf_env import import_keras
 from cnnrun.train import distribute, resume, run_folder
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived (a scheduler or ``kill`` stopped the run)."""
 
 
 @dataclass
@@ -125,11 +120,11 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     from cnnrun.train.fit import FitContext, fit_and_evaluate
 
     ctx = FitContext(run_dir, record, info, console, base_lr, start, smoke, dist.replicas > 1)
-    with _sigterm_raises():
+    with signals.stop_signals():
         try:
             results = fit_and_evaluate(model, exp, splits, epochs, ctx)
         except KeyboardInterrupt:
-            with _ignore_sigint():
+            with signals.ignored():
                 _end(
                     record,
                     run_dir,
@@ -138,7 +133,7 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
                 )
             raise
         except Terminated:
-            with _ignore_sigint():
+            with signals.ignored():
                 _end(
                     record,
                     run_dir,
@@ -147,7 +142,7 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
                 )
             raise
         except BaseException as exc:
-            with _ignore_sigint():
+            with signals.ignored():
                 reason = (
                     str(exc)
                     if type(exc).__name__ == "NanLossError"
@@ -155,7 +150,7 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
                 )
                 _end(record, run_dir, runfiles.STATUS_FAILED, reason)
             raise
-        with _ignore_sigint():
+        with signals.ignored():
             _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
     return TrainResult(run_dir, results)
 
@@ -195,43 +190,3 @@ def _end(record: Any, run_dir: Path, status: str, reason: str | None) -> None:
 
         with contextlib.suppress(Exception):
             plot_curves(metrics, run_dir / runfiles.CURVES, title=run_dir.name)
-
-
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated`, Ctrl-C ``KeyboardInterrupt`` — once.
-
-    The first signal also ignores the ones after it, so a second Ctrl-C or SIGTERM cannot
-    cut short the recording of the run's end.
-    """
-
-    def handler(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
-
-    try:
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextlib.contextmanager
-def _ignore_sigint() -> Iterator[None]:
-    """A second Ctrl-C (or SIGTERM) while the run's end is recorded does no harm."""
-    try:
-        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
