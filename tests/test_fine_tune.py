@@ -174,3 +174,54 @@ def test_a_phase_without_fine_tuning_changes_nothing(tmp_path):
     optimizer = model.optimizer
     assert apply_phase(model, Phase(0, 4)) == []
     assert model.optimizer is optimizer
+
+
+def _trained(tmp_path, loaded, resume_dir=None):
+    from rich.console import Console
+
+    from cnnrun.train.trainer import TrainOptions, train
+
+    console = Console(file=open(tmp_path / "console.txt", "a"), width=120)
+    options = TrainOptions(runs_dir=tmp_path / "runs", resume_dir=resume_dir)
+    return train(loaded, options, console).run_dir
+
+
+def _lrs(run):
+    import csv
+
+    with open(run / "metrics.csv") as f:
+        return [float(r["lr"]) for r in csv.DictReader(f)]
+
+
+def test_the_trainer_runs_both_phases_in_one_metrics_csv(tmp_path):
+    import keras
+    import numpy as np
+
+    loaded = load(tmp_path, "fine_tune: {at_epoch: 2, unfreeze: all, learning_rate: 1.0e-4}")
+    run = _trained(tmp_path, loaded)
+    assert _lrs(run) == pytest.approx([1e-2, 1e-2, 1e-4, 1e-4])
+    first = model_of(loaded)
+    first.load_weights(run / "checkpoints" / "epoch-0003.keras")
+    last = keras.saving.load_model(run / "checkpoints" / "last.keras", compile=False)
+    (i,) = [k for k, layer in enumerate(first.layers) if hasattr(layer, "layers")]
+    before, after = first.layers[i].get_weights(), last.layers[i].get_weights()
+    assert len(before) > 100
+    assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))  # trained
+
+
+def test_a_run_resumed_in_phase_2_continues_with_the_fine_tuning_rate(tmp_path):
+    import json
+
+    loaded = load(tmp_path, "fine_tune: {at_epoch: 2, unfreeze: all, learning_rate: 1.0e-4}")
+    run = _trained(tmp_path, loaded)
+    whole = _lrs(run)
+    record = json.loads((run / "run.json").read_text())
+    record["status"] = "interrupted"
+    (run / "run.json").write_text(json.dumps(record))
+    (run / "checkpoints" / "epoch-0004.keras").unlink()  # as if killed during epoch 4
+    state = json.loads((run / "checkpoints" / "state.json").read_text())
+    state["epochs"] = [e for e in state["epochs"] if e["epoch"] == 3]
+    (run / "checkpoints" / "state.json").write_text(json.dumps(state))
+    _trained(tmp_path, load(tmp_path / ".." / tmp_path.name, "fine_tune: {at_epoch: 2, "
+             "unfreeze: all, learning_rate: 1.0e-4}"), resume_dir=run)  # fmt: skip
+    assert _lrs(run) == pytest.approx(whole)

@@ -59,6 +59,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--epoch-log", default=None, help="append a line here as epochs end")
+    parser.add_argument("--batch-size", type=int, default=None, help="override the batch size")
     return parser.parse_args()
 
 
@@ -78,6 +79,7 @@ def main(
         callbacks: Extra Keras callbacks (a learning-rate schedule).
     """
     args = parse_args()
+    batch_size = args.batch_size or batch_size
     t_start = time.perf_counter()
     keras.utils.set_random_seed(SEED)
 

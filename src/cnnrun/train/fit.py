@@ -17,6 +17,7 @@ from cnnrun.train import callbacks as cb
 from cnnrun.train import expect
 from cnnrun.train.augmenting import make_augment
 from cnnrun.train.distribute import shard_by_data
+from cnnrun.train.fine_tune import apply_phase, phases
 from cnnrun.train.pipeline import dataset, training_stream
 from cnnrun.train.predictions import write_predictions
 from cnnrun.train.resume import EpochState
@@ -56,16 +57,19 @@ def fit_and_evaluate(
     first = ctx.start.epoch if ctx.start else 0
     one_hot = output_classes(model) if exp.loss.name == "categorical_crossentropy" else None
     augment = make_augment(exp, splits.class_names if exp.task == "keypoints" else None)
-    train_ds, steps = training_stream(
-        splits.x_train, splits.y_train, bs, first_epoch=first, epochs=epochs,
-        seed=exp.seed, shuffle=exp.data.shuffle, one_hot=one_hot, augment=augment,
-    )  # fmt: skip
+
+    def stream(start: int, end: int) -> tuple[Any, int]:
+        ds, steps = training_stream(
+            splits.x_train, splits.y_train, bs, first_epoch=start, epochs=end,
+            seed=exp.seed, shuffle=exp.data.shuffle, one_hot=one_hot, augment=augment,
+        )  # fmt: skip
+        return (shard_by_data(ds) if ctx.distributed else ds), steps
+
+    steps = -(-len(splits.x_train) // bs)
     val_ds = None
     if splits.x_val is not None:
         val_ds = dataset(splits.x_val, splits.y_val, bs, one_hot=one_hot)
-    if ctx.distributed:
-        train_ds = shard_by_data(train_ds)
-        val_ds = shard_by_data(val_ds) if val_ds is not None else None
+        val_ds = shard_by_data(val_ds) if ctx.distributed else val_ds
 
     metrics_csv = ctx.run_dir / runfiles.METRICS
     logger = cb.EpochLogger(ctx.run_dir, ctx.record, cb.read_metrics(metrics_csv, first))
@@ -74,8 +78,7 @@ def fit_and_evaluate(
     schedules = schedule_callbacks(exp.schedule, ctx.base_lr, epochs)
     user = cb.user_callbacks(exp.callbacks, ctx.run_dir)
     stateful = [checkpointer, *user, *schedules]  # their counters are saved for a resume
-    callbacks = [
-        *schedules,  # set the lr before the logger reads it
+    common = [
         logger,  # first at epoch end: `seconds` is training + validation only
         guard,
         checkpointer,
@@ -83,19 +86,30 @@ def fit_and_evaluate(
         cb.StateSaver(ctx.run_dir, guard, stateful, checkpointer),
         cb.RichProgress(ctx.console, epochs, steps),
     ]
-    if ctx.start:
-        callbacks.append(cb.StateRestorer(stateful, ctx.start))
-    if first < epochs:
+    restorer = [cb.StateRestorer(stateful, ctx.start)] if ctx.start else []
+    # One fit per phase (fine-tuning unfreezes between them); the callbacks are shared,
+    # so metrics.csv and the checkpoints run through both.
+    for phase in phases(exp, epochs):
+        start = max(phase.epochs_from, first)
+        if start >= phase.epochs_to:
+            continue
+        if phase.fine_tuning and first <= phase.epochs_from:
+            apply_phase(model, phase)  # (a run resumed inside this phase has it already)
+        train_ds, _ = stream(start, phase.epochs_to)
         model.fit(
             train_ds,
             validation_data=val_ds,
-            epochs=epochs,
-            initial_epoch=first,
+            epochs=phase.epochs_to,
+            initial_epoch=start,
             steps_per_epoch=steps,
-            callbacks=callbacks,
+            # schedules set the lr before the logger reads it; a fine-tuning phase keeps its own
+            callbacks=[*([] if phase.fine_tuning else schedules), *common, *restorer],
             verbose=0,
             shuffle=False,  # the stream is shuffled per epoch
         )
+        restorer = []
+        if model.stop_training or guard.nan_epoch is not None:
+            break
     if guard.nan_epoch is not None:
         good = guard.nan_epoch - 1
         raise NanLossError(

@@ -22,6 +22,7 @@ from cnnrun.model.precision import resolve as resolve_precision
 from cnnrun.signals import Terminated
 from cnnrun.tf_env import import_keras
 from cnnrun.train import distribute, resume, run_folder
+from cnnrun.train.fine_tune import apply_phase, phases
 
 
 @dataclass
@@ -73,7 +74,8 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     start = None
     if options.resume_dir:
         smoke = bool(run_folder.read_record(options.resume_dir).get("smoke"))
-        start = _restore(model, options.resume_dir, console)
+        epochs = min(exp.epochs, 2) if smoke else exp.epochs
+        start = _restore(model, options.resume_dir, console, exp, epochs)
     splits = load_splits(
         exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=smoke, task=exp.task
     )
@@ -155,13 +157,18 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     return TrainResult(run_dir, results)
 
 
-def _restore(model: Any, run_dir: Path, console: Console) -> resume.EpochState | None:
+def _restore(
+    model: Any, run_dir: Path, console: Console, exp: Any, epochs: int
+) -> resume.EpochState | None:
     """Load the newest loadable checkpoint of ``run_dir`` into ``model``."""
     states = resume.candidates(run_dir)
     if not states:
         return None  # stopped before its first epoch ended: start again from epoch 1
     for i, state in enumerate(states):
         try:
+            for phase in phases(exp, epochs):
+                if phase.fine_tuning and state.epoch >= phase.epochs_from:
+                    apply_phase(model, phase)  # the checkpoint's optimizer has its variables
             model.optimizer.build(model.trainable_variables)
             model.load_weights(Path(run_dir) / state.checkpoint)
         except Exception as exc:  # a torn or damaged file
