@@ -83,7 +83,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument(
+        "--sides", default="plain,float32,auto", help="which of plain,float32,auto to run"
+    )
     args = ap.parse_args()
+    sides = args.sides.split(",")
     limit = args.limit or (6000 if args.quick else 20000)
     epochs = args.epochs or (2 if args.quick else 3)
     batch = 128
@@ -93,11 +97,8 @@ def main() -> None:
         print("skipped: no real data")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [
-            run_plain(limit, epochs, batch, Path(tmp)),
-            run_cnnrun("float32", limit, epochs, batch, Path(tmp)),
-            run_cnnrun("auto", limit, epochs, batch, Path(tmp)),
-        ]
+        rows = [run_plain(limit, epochs, batch, Path(tmp))]
+        rows += [run_cnnrun(p, limit, epochs, batch, Path(tmp)) for p in sides if p != "plain"]
     base = rows[0]
     lines = [
         "## Mixed precision: `precision: auto` vs plain float32 (fashion_bn, batch 128)",

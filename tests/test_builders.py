@@ -68,7 +68,7 @@ def test_shipped_builders_are_registered_with_their_arguments():
     assert {"small_resnet", "unet_xception"} <= set(BUILDERS.names())
     assert describe_params("small_resnet").startswith("num_classes=10, filters=32")
     own, open_ended = builder_params("unet_xception")
-    assert [p.name for p in own] == ["num_classes"] and not open_ended
+    assert [p.name for p in own] == ["num_classes", "width"] and not open_ended
 
 
 def test_small_resnet_builds_from_yaml(tmp_path):

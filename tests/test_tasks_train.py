@@ -265,8 +265,10 @@ def test_task_names_are_checked(tmp_path, change, message):
             cfg[key] = value
     if cfg["task"] == "classification":
         cfg["data"]["dataset"] = "synthetic"
+    from cnnrun.config.checks import check_augment
+
     with pytest.raises(ConfigError) as err:
-        load_experiment(write(tmp_path, cfg))
+        check_augment(load_experiment(write(tmp_path, cfg)))  # augmenters: where models build
     assert message in err.value.render()
 
 

@@ -247,7 +247,8 @@ def validate(
         list[Path], typer.Argument(help="Experiment files.", exists=True, dir_okay=False)
     ],
     build: Annotated[
-        bool, typer.Option(help="Also build each model (imports TensorFlow; catches shapes).")
+        bool,
+        typer.Option(help="Also build each model and augmenter (imports TensorFlow and imgaug)."),
     ] = False,
 ) -> None:
     """Check experiment files; exit 2 when one is invalid."""
@@ -256,9 +257,11 @@ def validate(
         try:
             loaded = _load(path, [])
             if build:
+                from cnnrun.config.checks import check_augment
                 from cnnrun.model.build import build_model
 
                 build_model(loaded.experiment, loaded)
+                check_augment(loaded)
         except ConfigError as exc:
             bad += 1
             _error(exc.render())

@@ -29,6 +29,10 @@ DEFAULT_DATA = {
     "limit": None,
     "test_limit": None,
     "shuffle": True,
+    "test_split": 0.1,
+    "json_name": None,
+    "skip_bad_images": False,
+    "augment": [],
 }
 BASE_LAYERS = [
     {"Conv2D": {"filters": 4, "kernel_size": 3, "activation": "relu"}},
@@ -45,6 +49,10 @@ BASE_DATA = {
     "limit": 96,
     "test_limit": 32,
     "shuffle": True,
+    "test_split": 0.1,
+    "json_name": None,
+    "skip_bad_images": False,
+    "augment": [],
 }
 # What base.yaml resolves to; the schedule_* files change only `schedule` (and epochs).
 BASE = {

@@ -134,7 +134,10 @@ def with_(**changes: Any) -> dict[str, Any]:
             "1.5 is greater than or equal to the maximum of 1.0",
         ),
         ({"name": "no_model"}, "'model' is a required property"),
-        (with_(task="segmentaton"), "'classification' was expected"),
+        (
+            with_(task="segmentaton"),
+            "'segmentaton' is not one of ['classification', 'segmentation', 'keypoints']",
+        ),
         (with_(extends=["a.yaml"]), "['a.yaml'] is not of type 'string'"),
     ],
 )

@@ -126,7 +126,7 @@ def _check_task(loaded: LoadedConfig, path: str, kind: str, name: str, task: str
 
 
 def _check_task_data(loaded: LoadedConfig) -> None:
-    """The data set serves the experiment's task; its augmenters exist (imgaug, no TF)."""
+    """The data set serves the experiment's task."""
     from cnnrun.data.loaders import dataset_tasks
 
     exp = loaded.experiment
@@ -139,6 +139,15 @@ def _check_task_data(loaded: LoadedConfig) -> None:
             + " | ".join(tasks),
             received=repr(exp.data.dataset),
         )
+
+
+def check_augment(loaded: LoadedConfig) -> None:
+    """The experiment's imgaug augmenters exist and take their arguments.
+
+    Importing imgaug takes seconds, so this runs where the model is built (``train``,
+    ``validate --build``), not in every ``validate``.
+    """
+    exp = loaded.experiment
     if exp.data.augment:
         from cnnrun.augment import build_augmenter
 

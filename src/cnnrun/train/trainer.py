@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from cnnrun import runfiles, signals
+from cnnrun.config.checks import check_augment
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.yaml_io import dump_yaml
 from cnnrun.data.load import load_splits
@@ -69,6 +70,7 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
             keras.utils.set_random_seed(exp.seed)
             model = build_model(exp, loaded, precision.policy)
         compile_model(model, exp, loaded)
+    check_augment(loaded)  # before any data is loaded
     base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     smoke = options.smoke
     start = None
