@@ -25,7 +25,7 @@ from cnnrun.train.trainer import TrainOptions, train
 SLOW_ENOUGH = """\
 name: kt
 seed: 5
-data: {dataset: synthetic, limit: 6000, test_limit: 64, validation_split: 0.2, batch_size: 32}
+data: {dataset: synthetic, limit: 12000, test_limit: 64, validation_split: 0.2, batch_size: 32}
 model:
   input_shape: [28, 28, 1]
   layers:
@@ -93,7 +93,10 @@ def test_sigkill_in_epoch_3_then_resume_equals_an_uninterrupted_run(kt, tmp_path
     proc = _cli(kt, "--runs-dir", tmp_path / "b", stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL)  # fmt: skip
     run_b = _wait_for_rows(tmp_path / "b", 2, proc)  # epoch 2 written: epoch 3 running
-    time.sleep(random.uniform(0.05, 0.4))
+    while not [e for e in json.loads((run_b / resume.STATE).read_text())["epochs"]
+               if e["epoch"] == 2]:  # fmt: skip
+        time.sleep(0.01)  # epoch 2's checkpoint is saved just after its metrics row
+    time.sleep(random.uniform(0.05, 0.5))  # somewhere in epoch 3 (about 2 s or more)
     proc.kill()
     proc.wait()
     assert _status(run_b)["status"] == "running"  # what a SIGKILL leaves; compare shows stale
