@@ -84,12 +84,12 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument(
-        "--sides", default="plain,float32,auto", help="which of plain,float32,auto to run"
+        "--sides", default="plain,auto", help="which of plain,float32,auto to run"
     )
     args = ap.parse_args()
     sides = args.sides.split(",")
     limit = args.limit or (6000 if args.quick else 20000)
-    epochs = args.epochs or (2 if args.quick else 3)
+    epochs = args.epochs or 2
     batch = 128
     args.out.mkdir(parents=True, exist_ok=True)
     if not (DATA / "fashion_mnist.npz").exists():

@@ -310,37 +310,18 @@ def schema() -> None:
     print(json.dumps(json_schema(), indent=2))
 
 
-def _register_run_commands() -> None:
-    try:
-        from cnnrun.cli_runs import compare, show
-    except ImportError:  # pragma: no cover - during development only
-        return
-    app.command()(compare)
-    app.command()(show)
-
-
-_register_run_commands()
-
-
-def _register_predict_commands() -> None:
+def _register_commands() -> None:
+    """Commands defined in their own modules (none of them imports TensorFlow at load)."""
     from cnnrun.cli_predict import evaluate, predict
-
-    app.command()(evaluate)
-    app.command()(predict)
-
-
-_register_predict_commands()
-
-
-def _register_sweep_and_smoke() -> None:
+    from cnnrun.cli_runs import compare, show
     from cnnrun.smoke import smoke
     from cnnrun.sweep import sweep
 
-    app.command()(sweep)
-    app.command()(smoke)
+    for command in (compare, show, evaluate, predict, sweep, smoke):
+        app.command()(command)
 
 
-_register_sweep_and_smoke()
+_register_commands()
 
 from cnnrun.cli_data import register as _register_data  # noqa: E402
 
