@@ -83,9 +83,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
-    ap.add_argument(
-        "--sides", default="plain,auto", help="which of plain,float32,auto to run"
-    )
+    ap.add_argument("--sides", default="plain,auto", help="which of plain,float32,auto to run")
     args = ap.parse_args()
     sides = args.sides.split(",")
     limit = args.limit or (6000 if args.quick else 20000)
