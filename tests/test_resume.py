@@ -125,12 +125,12 @@ def test_ctrl_c_and_sigterm_are_recorded_and_resumable(kt, tmp_path, sig, code, 
     proc.send_signal(sig)
     time.sleep(0.05)
     proc.send_signal(sig)  # a second one does no harm
-    proc.communicate(timeout=60)
-    assert proc.returncode == code
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err[-2000:]
     record = _status(run)
-    assert record["status"] == status and "resume" in record["reason"]
+    assert record["status"] == status and "resume" in record["reason"], (record, err[-2000:])
     done = len(_rows(run))
-    assert done >= 1 and (run / runfiles.CURVES).exists()
+    assert done >= 1 and (run / runfiles.CURVES).exists(), err[-2000:]
     again = _cli(run)  # a run folder in place of CONFIG resumes it
     assert again.returncode == 0, again.stderr
     assert [int(r["epoch"]) for r in _rows(run)] == [1, 2, 3, 4, 5]

@@ -73,10 +73,11 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     check_augment(loaded)  # before any data is loaded
     base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     smoke = options.smoke
+    if options.resume_dir:  # a resumed run keeps the smoke setting it started with
+        smoke = bool(run_folder.read_record(options.resume_dir).get("smoke"))
+    epochs = min(exp.epochs, 2) if smoke else exp.epochs
     start = None
     if options.resume_dir:
-        smoke = bool(run_folder.read_record(options.resume_dir).get("smoke"))
-        epochs = min(exp.epochs, 2) if smoke else exp.epochs
         start = _restore(model, options.resume_dir, console, exp, epochs)
     splits = load_splits(
         exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=smoke, task=exp.task
@@ -87,7 +88,6 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
             f"(data.skip_bad_images), e.g. {splits.skipped[0][0]}: {splits.skipped[0][1]}",
             highlight=False,
         )
-    epochs = min(exp.epochs, 2) if smoke else exp.epochs
 
     if options.resume_dir:
         run_dir = Path(options.resume_dir)
