@@ -9,6 +9,11 @@ from typing import Any
 
 STOPS = (signal.SIGINT, signal.SIGTERM)
 
+# The stop signal received inside `stop_signals()`, kept until the context ends: an
+# exception raised by a handler can be swallowed (it lands in a finaliser or in library code
+# that catches everything), and the handler has already ignored the next signals.
+_pending: list[int] = []
+
 
 class Terminated(BaseException):
     """SIGTERM arrived (a scheduler or ``kill`` stopped the process)."""
@@ -29,19 +34,42 @@ def _handling(handler: Any) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _stop(signum: int) -> BaseException:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 def _raise_once(signum: int, frame: Any) -> None:
     for sig in STOPS:
         signal.signal(sig, signal.SIG_IGN)
-    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+    _pending.append(signum)
+    raise _stop(signum)
 
 
-def stop_signals() -> contextlib.AbstractContextManager[None]:
+@contextlib.contextmanager
+def stop_signals() -> Iterator[None]:
     """SIGTERM raises :class:`Terminated`, Ctrl-C ``KeyboardInterrupt`` — once.
 
     The first signal also ignores the ones after it, so a second Ctrl-C or SIGTERM cannot
-    cut short what the caller does to record the stop.
+    cut short what the caller does to record the stop. Code running inside should call
+    :func:`raise_if_stopped` at safe points, in case the first exception was swallowed.
     """
-    return _handling(_raise_once)
+    _pending.clear()
+    try:
+        with _handling(_raise_once):
+            yield
+    finally:
+        _pending.clear()
+
+
+def raise_if_stopped() -> None:
+    """Raise again the stop of a signal received earlier whose exception went astray.
+
+    Raises:
+        Terminated: SIGTERM was received.
+        KeyboardInterrupt: Ctrl-C was received.
+    """
+    if _pending:
+        raise _stop(_pending[0])
 
 
 def ignored() -> contextlib.AbstractContextManager[None]:

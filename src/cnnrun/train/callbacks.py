@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cnnrun import catalog, runfiles
+from cnnrun import catalog, runfiles, signals
 from cnnrun.tf_env import import_keras
 from cnnrun.train import resume
 
@@ -143,6 +143,22 @@ class NanGuard(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             self.nan_epoch = epoch + 1
             self.model.stop_training = True
+
+
+class StopCheck(keras.callbacks.Callback):
+    """Re-raises, at the next batch, a Ctrl-C or SIGTERM whose exception was swallowed."""
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        signals.raise_if_stopped()
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        signals.raise_if_stopped()
+
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        signals.raise_if_stopped()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        signals.raise_if_stopped()
 
 
 class StateSaver(keras.callbacks.Callback):

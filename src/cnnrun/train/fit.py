@@ -79,6 +79,7 @@ def fit_and_evaluate(
     user = cb.user_callbacks(exp.callbacks, ctx.run_dir)
     stateful = [checkpointer, *user, *schedules]  # their counters are saved for a resume
     common = [
+        cb.StopCheck(),
         logger,  # first at epoch end: `seconds` is training + validation only
         guard,
         checkpointer,
@@ -120,7 +121,7 @@ def fit_and_evaluate(
     test_ds = dataset(splits.x_test, splits.y_test, bs, one_hot=one_hot)
     if ctx.distributed:
         test_ds = shard_by_data(test_ds)
-    test = model.evaluate(test_ds, return_dict=True, verbose=0)
+    test = model.evaluate(test_ds, return_dict=True, verbose=0, callbacks=[cb.StopCheck()])
     eval_s = time.perf_counter() - t0
     train_time = sum(logger.train_seconds)
     samples_per_s = (

@@ -1,0 +1,44 @@
+"""Ctrl-C and SIGTERM become exceptions once, and a swallowed one is raised again."""
+
+import os
+import signal
+
+import pytest
+
+from cnnrun import signals
+
+
+def _swallowed(sig: int) -> None:
+    """Deliver ``sig`` where library code catches everything (a finaliser, say)."""
+    try:
+        os.kill(os.getpid(), sig)
+        signal.sigtimedwait([], 0.01)  # let the interpreter run the handler here
+    except BaseException:  # noqa: BLE001 - the point: the exception goes astray
+        pass
+
+
+@pytest.mark.parametrize(
+    ("sig", "exc"), [(signal.SIGTERM, signals.Terminated), (signal.SIGINT, KeyboardInterrupt)]
+)
+def test_a_swallowed_stop_is_raised_again_and_later_signals_are_ignored(sig, exc):
+    with signals.stop_signals():
+        signals.raise_if_stopped()  # nothing received yet: no-op
+        _swallowed(sig)
+        os.kill(os.getpid(), sig)  # a second one is ignored, not raised
+        with pytest.raises(exc):
+            signals.raise_if_stopped()
+    signals.raise_if_stopped()  # the context is over: forgotten
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_stop_check_callback_raises_at_the_next_batch():
+    from cnnrun.train.callbacks import StopCheck
+
+    check = StopCheck()
+    with signals.stop_signals():
+        check.on_train_batch_end(0)
+        _swallowed(signal.SIGTERM)
+        with pytest.raises(signals.Terminated):
+            check.on_train_batch_end(1)
+        with pytest.raises(signals.Terminated):
+            check.on_test_batch_end(0)
