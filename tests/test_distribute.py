@@ -1,8 +1,9 @@
-"""tf.distribute: MirroredStrategy over two logical CPU devices gives a single device's run."""
+"""tf.distribute: two logical CPU devices, or two worker processes, give one device's run."""
 
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ epochs: 2
 
 
 def _train(tmp_path, *extra):
+    tmp_path.mkdir(exist_ok=True)
     cfg = tmp_path / "dist.yaml"
     cfg.write_text(CONFIG)
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
@@ -54,8 +56,61 @@ def test_mirrored_on_two_cpu_devices_matches_one_device(tmp_path):
     assert rows[0][-1]["accuracy"] == pytest.approx(rows[1][-1]["accuracy"], abs=1e-6)
 
 
-def test_multi_worker_is_refused_with_the_reason(tmp_path):
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for sock in socks:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in socks]
+    for sock in socks:
+        sock.close()
+    return ports
+
+
+def _workers(tmp_path: Path, n: int = 2) -> list[subprocess.CompletedProcess]:
+    cfg = tmp_path / "dist.yaml"
+    cfg.write_text(CONFIG)
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(n)]}
+    procs = []
+    for index in range(n):
+        tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        env = dict(os.environ, PYTHONPATH=str(REPO / "src"), TF_CONFIG=json.dumps(tf_config))
+        runs = tmp_path / f"w{index}"
+        cmd = [sys.executable, "-m", "cnnrun", "train", str(cfg), "--runs-dir", str(runs),
+               "--set", "distribute.strategy=multi_worker"]  # fmt: skip
+        pipe = subprocess.PIPE
+        procs.append(subprocess.Popen(cmd, env=env, stdout=pipe, stderr=pipe, text=True))
+    done = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return done
+
+
+def _results(out: subprocess.CompletedProcess) -> tuple[list[dict], dict]:
+    run = Path(out.stdout.strip().splitlines()[-1])
+    with open(run / "metrics.csv") as f:
+        return list(csv.DictReader(f)), json.loads((run / "results.json").read_text())
+
+
+def test_multi_worker_on_two_processes_matches_one_device(tmp_path):
+    one = _train(tmp_path / "one")
+    chief, other = _workers(tmp_path)
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert chief.returncode == 0 and other.returncode == 0, (chief.stderr + other.stderr)[-3000:]
+    assert "multi-worker, 2 workers" in chief.stdout.replace("\n", " ")
+    assert "the chief writes the run folder" in other.stdout
+    assert not (tmp_path / "w1").exists()  # only the chief writes a run folder
+    rows_one, res_one = _results(one)
+    rows_mw, res_mw = _results(chief)
+    assert len(rows_mw) == len(rows_one) == 2
+    for a, b in zip(rows_one, rows_mw, strict=True):
+        assert float(a["loss"]) == pytest.approx(float(b["loss"]), abs=1e-4)
+        assert float(a["val_loss"]) == pytest.approx(float(b["val_loss"]), abs=1e-4)
+    assert res_one["test"]["accuracy"] == pytest.approx(res_mw["test"]["accuracy"], abs=1e-6)
+
+
+def test_multi_worker_without_tf_config_is_refused(tmp_path):
     out = _train(tmp_path, "--set", "distribute={strategy: multi_worker}")
     assert out.returncode == 2
-    assert "keras-team/keras#20585" in out.stderr and "distribute.strategy" in out.stderr
+    assert "TF_CONFIG" in out.stderr and "distribute.strategy" in out.stderr
     assert not [p for p in tmp_path.iterdir() if p.is_dir()]

@@ -167,7 +167,10 @@ def train(
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.results["test"].items())
     console.print(f"[bold green]done[/]: test {test}", highlight=False)
     missed = _report_expectations(result.results.get("expect", {}))
-    print(result.run_dir)
+    if result.chief:
+        print(result.run_dir)
+    else:
+        console.print("a worker of a multi-worker run: the chief writes the run folder")
     if check and missed:
         raise typer.Exit(EXIT_EXPECT)
 

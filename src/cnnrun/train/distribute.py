@@ -57,18 +57,16 @@ def setup(cfg: DistributeConfig) -> Distribution:
         strategy = tf.distribute.MirroredStrategy(devices)
         n = strategy.num_replicas_in_sync
         return Distribution(strategy, n, True, f"mirrored over {n} devices")
-    raise NotImplementedError(
-        "distribute.strategy multi_worker: Keras 3's Model.fit does not run under "
-        "tf.distribute.MultiWorkerMirroredStrategy yet (keras-team/keras#20585: it fails "
-        "while building the model on the first batch); use `mirrored` on one machine"
-    )
-    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")  # kept for when it does
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
     if not tf_config.get("cluster"):
         raise RuntimeError(
             "distribute.strategy multi_worker needs $TF_CONFIG describing the cluster "
             '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
             '"task": {"type": "worker", "index": 0}})'
         )
+    from cnnrun.train import keras_multi_worker
+
+    keras_multi_worker.apply()
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     task = tf_config.get("task", {})
     is_chief = task.get("type") == "chief" or (

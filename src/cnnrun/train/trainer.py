@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ class TrainResult:
 
     run_dir: Path
     results: dict[str, Any]
+    chief: bool = True  # False: a multi-worker run's other worker, whose folder is gone
 
 
 def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> TrainResult:
@@ -55,12 +57,26 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         KeyboardInterrupt: On Ctrl-C, after recording the run as interrupted.
         Terminated: On SIGTERM, after recording the run as killed.
     """
+    try:
+        dist = distribute.setup(loaded.experiment.distribute)
+    except RuntimeError as exc:
+        raise loaded.error(str(exc), "distribute.strategy") from None
+    if dist.is_chief:
+        return _train(loaded, options, console, dist)
+    # Another worker of a multi-worker run computes the same steps but keeps a throwaway
+    # run folder; resuming, it reads the chief's checkpoints from a copy.
+    with tempfile.TemporaryDirectory(prefix="cnnrun-worker-") as scratch:
+        resume_dir = None
+        if options.resume_dir:
+            resume_dir = Path(shutil.copytree(options.resume_dir, Path(scratch) / "resumed"))
+        mine = replace(options, runs_dir=Path(scratch), resume_dir=resume_dir)
+        result = _train(loaded, mine, console, dist)
+    return replace(result, chief=False)
+
+
+def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any) -> TrainResult:
     keras = import_keras()
     exp = loaded.experiment
-    try:
-        dist = distribute.setup(exp.distribute)
-    except (NotImplementedError, RuntimeError) as exc:
-        raise loaded.error(str(exc), "distribute.strategy") from None
     keras.utils.set_random_seed(exp.seed)
     with dist.strategy.scope():
         model = build_model(exp, loaded)
@@ -94,8 +110,7 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         record = run_folder.RunRecord.resume(run_dir, from_epoch=start.epoch if start else 0)
         runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
     else:
-        runs_dir = options.runs_dir if dist.is_chief else Path(tempfile.mkdtemp("-worker"))
-        run_dir = run_folder.create(runs_dir, exp.name)
+        run_dir = run_folder.create(options.runs_dir, exp.name)
         runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
         runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
         if splits.class_names and exp.task != "keypoints":
@@ -120,6 +135,7 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         )
         + (f"resuming after epoch {start.epoch} in " if start else "run folder ")
         + str(run_dir)
+        + ("" if dist.is_chief else " (a throwaway copy: the chief writes the run)")
     )
     from cnnrun.train.fit import FitContext, fit_and_evaluate
 
