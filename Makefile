@@ -27,7 +27,8 @@ demo: $(STAMP) ## Train a real CNN on the embedded Fashion-MNIST sample (~2 min)
 test: $(STAMP) ## Run the fast test suite (no network, no real data needed)
 	$(BIN)/pytest -q
 
-test-full: $(STAMP) ## Run every test, slow and real-data ones included
+test-full: $(STAMP) ## Run every test, slow, real-data and Ray ones included
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	$(BIN)/pytest -q -m ''
 
 lint: $(STAMP) ## ruff check + format check
