@@ -262,3 +262,25 @@ def test_hostile_run_names_stay_inside_the_runs_folder(name, tmp_path):
     assert ".." not in safe_name(name) and "\x00" not in safe_name(name)
     assert len(run.name) <= 100
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_a_streamed_checkpoint_is_a_keras_file_keras_loads(tiny_config, tmp_path):
+    import zipfile
+
+    import keras
+
+    run = _train(tiny_config, tmp_path, ["epochs=1"]).run_dir
+    model = keras.saving.load_model(run / runfiles.LAST_MODEL)
+    path = tmp_path / "again.keras"
+    resume.save_keras(model, path)
+    names = zipfile.ZipFile(path).namelist()
+    assert names[:2] == ["metadata.json", "config.json"] and "model.weights.h5" in names
+    again = keras.saving.load_model(path)
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    saved = [v.numpy() for v in model.optimizer.variables]
+    loaded = [v.numpy() for v in again.optimizer.variables]
+    assert len(saved) == len(loaded) > 2
+    for a, b in zip(saved, loaded, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")) == []

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,7 +112,7 @@ def save(
     final = run_dir / ckpt
     tmp = final.with_name(f".tmp-{final.name}")  # keeps the .keras suffix Keras requires
     try:
-        model.save(tmp)
+        save_keras(model, tmp)
         _fsync(tmp)
         os.replace(tmp, final)
     finally:
@@ -126,6 +128,24 @@ def save(
     for old in (run_dir / runfiles.CHECKPOINTS).glob("epoch-*.keras"):
         if f"{runfiles.CHECKPOINTS}/{old.name}" not in keep:
             old.unlink(missing_ok=True)
+
+
+def save_keras(model: Any, path: Path) -> None:
+    """Write ``model`` as a ``.keras`` file without holding its weights in memory.
+
+    Keras zips the weights through an in-memory buffer when it thinks memory suffices (a
+    model's size more, at every checkpoint); here they go to a file next to ``path`` first
+    and are streamed into the same zip layout, which ``keras.saving.load_model`` reads.
+    """
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix=f".tmp-{path.name}-", dir=path.parent) as scratch:
+        folder = Path(scratch) / "model"
+        model.save(folder, zipped=False)
+        first = ["metadata.json", "config.json"]  # Keras's own order
+        rest = sorted(f.relative_to(folder).as_posix() for f in folder.rglob("*") if f.is_file())
+        with zipfile.ZipFile(path, "w") as zf:
+            for name in first + [n for n in rest if n not in first]:
+                zf.write(folder / name, name)
 
 
 def _fsync(path: Path) -> None:
