@@ -22,15 +22,17 @@ import enum
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from cnnrun import runfiles
 from cnnrun.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where used: `cnnrun --help` stays fast
 
 EXIT_DATA = 1
 EXIT_CONFIG = 2
@@ -173,6 +175,8 @@ def _splits_for(run: SavedRun, smoke: bool) -> Any:
 
 def _labels_for(task: str, y: np.ndarray) -> np.ndarray:
     """Labels as the model's loss takes them (keypoints ``(N, J, 3)`` -> ``(N, J * 3)``)."""
+    import numpy as np
+
     if task == "keypoints" and y.ndim == 3:
         return y.reshape(len(y), -1).astype(np.float32)
     return y
@@ -198,6 +202,8 @@ def evaluate_run(
             no such split.
         ConfigError: When the run's config is no longer valid.
     """
+    import numpy as np
+
     from cnnrun.train.pipeline import dataset
 
     run = load_run(run_dir)
@@ -237,6 +243,7 @@ def read_input_image(path: Path, shape: tuple[int, int, int]) -> tuple[np.ndarra
     Raises:
         DataError: When the file cannot be read, naming it.
     """
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     h, w, c = shape
@@ -309,6 +316,8 @@ def _class_names(run: SavedRun, n: int) -> list[str]:
 
 def _probabilities(scores: np.ndarray) -> np.ndarray:
     """Softmax of logits; probabilities pass unchanged."""
+    import numpy as np
+
     if scores.min() >= 0 and np.allclose(scores.sum(-1), 1.0, atol=1e-3):
         return scores
     e = np.exp(scores - scores.max(-1, keepdims=True))
@@ -375,6 +384,8 @@ def predict_files(run_dir: Path, inputs: list[Path], out: Path | None = None) ->
     Raises:
         DataError: When the run or an image cannot be read (naming it).
     """
+    import numpy as np
+
     from cnnrun import pictures
     from cnnrun.data.folders import keypoint_definitions, normalized_joints
 
