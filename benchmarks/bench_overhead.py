@@ -61,8 +61,8 @@ CASES = (
     Case("mnist_basic", "mnist", 12000, 2000),
     Case("fashion_basic", "fashion_mnist", 12000, 2000),
     Case("fashion_wide", "fashion_mnist", 3000, 1000),
-    Case("fashion_bn", "fashion_mnist", 800, 500),
-    Case("fashion_bn_lr", "fashion_mnist", 800, 500),
+    Case("fashion_bn", "fashion_mnist", 1600, 500),
+    Case("fashion_bn_lr", "fashion_mnist", 1600, 500),
     Case("mnist_convnet", "mnist", 12000, 2000),
 )
 

@@ -112,3 +112,12 @@ def test_real_mnist_loads_from_shared_data(shared_data, monkeypatch):
     monkeypatch.setenv("CNNRUN_DATA", str(shared_data))
     data = DATASETS.get("mnist")(DataConfig(dataset="mnist"), (28, 28, 1), 10)
     assert data.x_train.shape == (60000, 28, 28) and data.x_test.shape == (10000, 28, 28)
+
+
+def test_a_limit_copies_its_cut_so_the_full_arrays_can_be_freed():
+    full = ArrayData(np.zeros((100, 4, 4, 1), np.uint8), np.zeros(100), np.zeros((30, 4, 4, 1)),
+                     np.zeros(30))  # fmt: skip
+    cut = full.limited(10, None)
+    assert len(cut.x_train) == 10 and len(cut.y_train) == 10
+    assert not np.shares_memory(cut.x_train, full.x_train)
+    assert cut.x_test is full.x_test  # nothing cut: nothing copied

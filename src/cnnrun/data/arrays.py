@@ -36,12 +36,15 @@ class ArrayData:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def limited(self, train: int | None, test: int | None) -> ArrayData:
-        """The first ``train`` training and ``test`` test examples (None keeps all)."""
+        """The first ``train`` training and ``test`` test examples (None keeps all).
+
+        A cut is copied, so the full arrays it came from can be freed.
+        """
         return ArrayData(
-            self.x_train[:train],
-            self.y_train[:train],
-            self.x_test[:test],
-            self.y_test[:test],
+            _first(self.x_train, train),
+            _first(self.y_train, train),
+            _first(self.x_test, test),
+            _first(self.y_test, test),
             self.class_names,
             self.source,
             self.own_test,
@@ -143,3 +146,7 @@ def split(
         x_train, y_train, x_val, y_val, x_test, y_test, data.class_names, data.source,
         list(data.skipped),
     )  # fmt: skip
+
+
+def _first(array: np.ndarray, n: int | None) -> np.ndarray:
+    return array if n is None or n >= len(array) else array[:n].copy()
