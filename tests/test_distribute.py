@@ -80,9 +80,15 @@ def _workers(tmp_path: Path, n: int = 2) -> list[subprocess.CompletedProcess]:
         pipe = subprocess.PIPE
         procs.append(subprocess.Popen(cmd, env=env, stdout=pipe, stderr=pipe, text=True))
     done = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=300)
-        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=300)
+            done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    finally:
+        for proc in procs:  # a worker whose peer died waits for it for ever
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return done
 
 
