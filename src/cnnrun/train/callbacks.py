@@ -110,9 +110,8 @@ class Checkpointer(keras.callbacks.Callback):
     checkpoint becomes ``best.keras`` by a hard link, not a second save.
     """
 
-    def __init__(self, run_dir: Path, monitor: str) -> None:
+    def __init__(self, monitor: str) -> None:
         super().__init__()
-        self.run_dir = Path(run_dir)
         self.monitor = monitor
         self.mode = infer_mode(monitor)
         self.best_value: float | None = None

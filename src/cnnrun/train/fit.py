@@ -73,7 +73,7 @@ def fit_and_evaluate(
 
     metrics_csv = ctx.run_dir / runfiles.METRICS
     logger = cb.EpochLogger(ctx.run_dir, ctx.record, cb.read_metrics(metrics_csv, first))
-    checkpointer = cb.Checkpointer(ctx.run_dir, exp.monitor)
+    checkpointer = cb.Checkpointer(exp.monitor)
     guard = cb.NanGuard()
     schedules = schedule_callbacks(exp.schedule, ctx.base_lr, epochs)
     user = cb.user_callbacks(exp.callbacks, ctx.run_dir)
