@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 EXIT_DATA = 1
 EXIT_CONFIG = 2
-PREDICTIONS = "predictions"
 PREDICT_BATCH = 32
 
 # Class names of the built-in data sets, for predict's pictures.
@@ -391,7 +390,7 @@ def predict_files(run_dir: Path, inputs: list[Path], out: Path | None = None) ->
 
     run = load_run(run_dir)
     files = _expand_inputs(inputs)
-    out = Path(out) if out is not None else run.run_dir / PREDICTIONS
+    out = Path(out) if out is not None else run.run_dir / runfiles.PREDICTIONS
     shape = run.input_shape
     task = run.task
     targets = _out_names(files, out)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from cnnrun.plots import save_figure
+
 # Mask colours: Oxford-IIIT Pet's pet, background, border, then matplotlib's tab10.
 MASK_COLOURS = ["#f28e2b", "#2b3a55", "#f5e050", "#59a14f", "#e15759", "#76b7b2",
                 "#b07aa1", "#9c755f", "#bab0ac", "#4e79a7"]  # fmt: skip
@@ -27,18 +29,6 @@ def _figure(width_in: float, height_in: float) -> Any:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
-
-
-def _save(fig: Any, out: Path) -> Path:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp, format="png")
-    tmp.replace(out)  # atomic: never a half-written picture
-    return out
 
 
 def _display(image: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -112,7 +102,7 @@ def classification_png(
         truth = names[true_label] if true_label < len(names) else f"class {true_label}"
         head += f" (true: {truth})"
     right.set_title(head, fontsize=10)
-    return _save(fig, Path(out))
+    return save_figure(fig, Path(out))
 
 
 def _mask_rgb(mask: np.ndarray, colours: Sequence[str]) -> np.ndarray:
@@ -179,7 +169,7 @@ def segmentation_png(
                for i in range(n_classes)]  # fmt: skip
     fig.legend(handles=handles, loc="outside lower center", ncol=min(n_classes, 6),
                frameon=False, fontsize=9)  # fmt: skip
-    return _save(fig, Path(out))
+    return save_figure(fig, Path(out))
 
 
 def default_colours(joints: int) -> list[str]:
@@ -281,4 +271,4 @@ def keypoints_png(
     else:
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False,
                    fontsize=9)  # fmt: skip
-    return _save(fig, Path(out))
+    return save_figure(fig, Path(out))

@@ -56,7 +56,7 @@ def plot_curves(metrics_csv: Path, out_png: Path, title: str | None = None) -> P
     metrics_csv = Path(metrics_csv)
     header, rows, _ = parse_metrics_csv(metrics_csv.read_text(encoding="utf-8"))
     figure = curves_figure(header, rows, title or metrics_csv.parent.name)
-    return _save(figure, Path(out_png))
+    return save_figure(figure, Path(out_png))
 
 
 def curves_figure(header: Sequence[str], rows: Sequence[Row], title: str) -> Figure:
@@ -107,7 +107,7 @@ def plot_compare(records: Sequence[RunRecord], out_png: Path, metric: str | None
     Returns:
         ``out_png``.
     """
-    return _save(compare_figure(records, metric), Path(out_png))
+    return save_figure(compare_figure(records, metric), Path(out_png))
 
 
 def compare_figure(records: Sequence[RunRecord], metric: str | None = None) -> Figure:
@@ -254,7 +254,7 @@ def _colors(count: int) -> list[str]:
     return [to_hex(cmap(i % cmap.N)) for i in range(count)]
 
 
-def _save(figure: Figure, out_png: Path) -> Path:
+def save_figure(figure: Figure, out_png: Path) -> Path:
     """Write ``figure`` next to ``out_png`` and move it in place (no torn PNG on a crash)."""
     out_png.parent.mkdir(parents=True, exist_ok=True)
     partial = out_png.with_name(f".{out_png.name}.partial.png")

@@ -5,7 +5,6 @@ Imports no TensorFlow. See `cnnrun.sweep` for the command and the ``sweep.json``
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import itertools
 import json
@@ -21,6 +20,7 @@ from typing import Any
 
 from cnnrun import runfiles
 from cnnrun.errors import ConfigError, DataError
+from cnnrun.train.run_folder import now_iso
 
 SWEEP_FILE = "sweep.json"
 SWEEP_VERSION = 1
@@ -197,10 +197,6 @@ def random_trials(
 # ---------------------------------------------------------------------------------------
 
 
-def _now() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
 def config_digest(path: Path) -> str:
     """The SHA-256 of a file (to notice a config changed before a resume)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -242,7 +238,7 @@ def make_plan(
         "config": str(Path(config).resolve()),
         "config_sha256": config_digest(config),
         "cwd": str(Path.cwd()),
-        "created_at": _now(),
+        "created_at": now_iso(),
         "search": search,
         "overrides": overrides,
         "smoke": smoke,
@@ -278,7 +274,7 @@ def read_plan(sweep_dir: Path) -> dict[str, Any]:
 
 def write_plan(sweep_dir: Path, plan: dict[str, Any]) -> None:
     """Write ``sweep.json`` atomically."""
-    plan["updated_at"] = _now()
+    plan["updated_at"] = now_iso()
     runfiles.write_json(Path(sweep_dir) / SWEEP_FILE, plan)
 
 
@@ -380,6 +376,6 @@ def claim(sweep_dir: Path, plan: dict[str, Any], backend: str, parallel: int | N
         "host": socket.gethostname(),
         "backend": backend,
         "parallel": parallel,
-        "started_at": _now(),
+        "started_at": now_iso(),
         "running": True,
     }

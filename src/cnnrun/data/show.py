@@ -108,10 +108,9 @@ def save_grid(
         ax.set_title(f"{name} ({label})" if name else str(label), fontsize=8, pad=3)
     if title:
         fig.suptitle(title, fontsize=10)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png")
-    return out
+    from cnnrun.plots import save_figure
+
+    return save_figure(fig, Path(out))
 
 
 def show_dataset(
