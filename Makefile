@@ -31,16 +31,17 @@ test-full: $(STAMP) ## Run every test, slow, real-data and Ray ones included
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	$(BIN)/pytest -q -m ''
 
-lint: $(STAMP) ## ruff check + format check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+lint: $(STAMP) ## ruff check + format check + import layers (import-linter)
+	$(BIN)/ruff check cnnrun tests benchmarks
+	$(BIN)/ruff format --check cnnrun tests benchmarks
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Apply ruff fixes and formatting
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix cnnrun tests benchmarks
+	$(BIN)/ruff format cnnrun tests benchmarks
 
 bench: $(STAMP) ## Benchmarks: cnnrun vs plain Keras, command start-up; writes benchmarks/results/
 	$(BIN)/python benchmarks/run_all.py --out benchmarks/results
 
 clean: ## Remove the venv and caches (runs/ is kept)
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

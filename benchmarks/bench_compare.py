@@ -24,13 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from rich.console import Console  # noqa: E402
 from run_factory import make_run  # noqa: E402
 
-from cnnrun.compare import build_comparison, render_json, render_tables, table_width  # noqa: E402
-from cnnrun.runs import load_runs  # noqa: E402
+from cnnrun.runs.compare import build_comparison, render_json, render_tables, table_width  # noqa: E402
+from cnnrun.runs.record import load_runs  # noqa: E402
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 RATES = (1e-2, 3e-3, 1e-3, 3e-4)
@@ -92,16 +92,19 @@ def compare_in_process(root: Path) -> dict[str, float]:
 def cli_command(root: Path) -> tuple[str, list[str]]:
     """The fastest honest CLI entry point: ``python -m cnnrun`` once cli.py exists."""
     probe = subprocess.run(
-        [sys.executable, "-c", "import cnnrun.cli"], env=_env(), capture_output=True, timeout=120
+        [sys.executable, "-c", "import cnnrun.cli"],
+        env=_env(),
+        capture_output=True,
+        timeout=120,
     )
     if probe.returncode == 0:
         return "python -m cnnrun compare", [sys.executable, "-m", "cnnrun", "compare", str(root)]
     app = (
-        "import sys, typer; from cnnrun.cli_runs import compare; "
+        "import sys, typer; from cnnrun.cli.runs import compare; "
         "app = typer.Typer(); app.command()(compare); app.command()(lambda: None); "
         "app(['compare', *sys.argv[1:]])"
     )
-    return "typer app of cnnrun.cli_runs (cli.py missing)", [sys.executable, "-c", app, str(root)]
+    return "typer app of cnnrun.cli.runs (cli.py missing)", [sys.executable, "-c", app, str(root)]
 
 
 def time_subprocess(command: list[str], repeat: int, output_format: str) -> list[float]:
@@ -119,7 +122,7 @@ def time_subprocess(command: list[str], repeat: int, output_format: str) -> list
 
 
 def _env() -> dict[str, str]:
-    path = os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])
+    path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     return {**os.environ, "PYTHONPATH": path}
 
 

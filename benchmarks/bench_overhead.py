@@ -189,7 +189,7 @@ def diffs(values: list[float]) -> list[float]:
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO / "src"), env.get("PYTHONPATH", "")) if p
+        p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
     )
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("KERAS_BACKEND", "tensorflow")
@@ -302,7 +302,7 @@ def ratio_of(a: float | None, b: float | None) -> float | None:
 
 def batch_size_of(config: str) -> int | str:
     """The config's batch size, or why it could not be read."""
-    from cnnrun.config.load import load_experiment
+    from cnnrun.checks import load_experiment
 
     try:
         return load_experiment(REPO / "configs" / f"{config}.yaml", []).experiment.data.batch_size
@@ -506,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown configs {unknown}; known: {[c.config for c in CASES]}")
         cases = [c for c in CASES if c.config in wanted]
 
-    sys.path.insert(0, str(REPO / "src"))
+    sys.path.insert(0, str(REPO))
     folder = data_dir(args.data_dir)
     real = folder is not None and all((folder / f"{c.dataset}.npz").is_file() for c in cases)
     data = folder if real else None

@@ -39,7 +39,7 @@ def _cpu_flags() -> str:
 
 
 def run_cnnrun(precision: str, limit: int, epochs: int, batch: int, tmp: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), CNNRUN_DATA=str(DATA))
+    env = dict(os.environ, PYTHONPATH=str(REPO), CNNRUN_DATA=str(DATA))
     cmd = [
         sys.executable, "-m", "cnnrun", "train", str(REPO / "configs" / "fashion_bn.yaml"),
         "--runs-dir", str(tmp), "--epochs", str(epochs),

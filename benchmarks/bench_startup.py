@@ -35,7 +35,7 @@ IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO / "src"), env.get("PYTHONPATH", "")) if p
+        p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
     )
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["COLUMNS"] = "120"
@@ -46,7 +46,7 @@ def fake_runs(root: Path) -> list[Path]:
     """Three small fake run folders, or none when ``tests/run_factory.py`` is missing."""
     if not (REPO / "tests" / "run_factory.py").is_file():
         return []
-    sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
+    sys.path[:0] = [str(REPO), str(REPO / "tests")]
     from run_factory import make_run
 
     return [

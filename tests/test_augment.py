@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA
 
-from cnnrun.augment import (
+from cnnrun.config.yaml_io import parse_yaml
+from cnnrun.data.augment import (
     BROKEN_ON_NUMPY2,
     augment_batch,
     augmenter_names,
@@ -12,7 +13,6 @@ from cnnrun.augment import (
     flip_pairs,
     import_imgaug,
 )
-from cnnrun.config.yaml_io import parse_yaml
 from cnnrun.data.folders import OXFORD_BACKGROUND, STANFORD_JOINTS, read_stanford_extra
 from cnnrun.errors import ConfigError
 

@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cnnrun import catalog
-from cnnrun.cli import app
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
+from cnnrun.cli.app import app
 from cnnrun.errors import ConfigError
 from cnnrun.model import backbones
 
@@ -323,7 +323,7 @@ def test_listing_backbones_and_validating_need_no_tensorflow(tmp_path):
         f"""
         import sys
         from typer.testing import CliRunner
-        from cnnrun.cli import app
+        from cnnrun.cli.app import app
         r = CliRunner()
         out = r.invoke(app, ["list", "backbones"]).output
         assert "ResNet50V2" in out and "VGG19" in out, out
@@ -332,7 +332,7 @@ def test_listing_backbones_and_validating_need_no_tensorflow(tmp_path):
         assert "tensorflow" not in sys.modules and "keras" not in sys.modules
         """
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
 
 

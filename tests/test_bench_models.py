@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
 from cnnrun.model.build import build_model, compile_model
 from cnnrun.train.schedules import lr_function
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cnnrun.cli import app
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
+from cnnrun.cli.app import app
 from cnnrun.errors import ConfigError
 from cnnrun.model.builders import (
     BUILDERS,
@@ -234,11 +234,11 @@ def test_listing_builders_needs_no_tensorflow():
         """
         import sys
         from typer.testing import CliRunner
-        from cnnrun.cli import app
+        from cnnrun.cli.app import app
         out = CliRunner().invoke(app, ["list", "builders"]).output
         assert "small_resnet" in out and "unet_xception" in out, out
         assert "tensorflow" not in sys.modules and "keras" not in sys.modules
         """
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)

@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO
 from typer.testing import CliRunner
 
-from cnnrun.cli import app
+from cnnrun.cli.app import app
 
 runner = CliRunner()
 
@@ -199,7 +199,7 @@ def _loaded_after(commands: list[list[str]], modules: tuple[str, ...]) -> list[s
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from cnnrun.cli import app\n"
+        "from cnnrun.cli.app import app\n"
         "r = CliRunner()\n"
         f"for args in {commands!r}:\n"
         "    assert r.invoke(app, args).exit_code == 0, args\n"

@@ -16,8 +16,8 @@ from rich.console import Console
 from run_factory import make_run
 from typer.testing import CliRunner
 
-from cnnrun.cli_runs import compare, show
-from cnnrun.compare import (
+from cnnrun.cli.runs import compare, show
+from cnnrun.runs.compare import (
     build_comparison,
     elide_chains,
     format_duration,
@@ -26,7 +26,7 @@ from cnnrun.compare import (
     render_json,
     render_tables,
 )
-from cnnrun.runs import load_run, load_runs
+from cnnrun.runs.record import load_run, load_runs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -404,7 +404,7 @@ _NO_TF_SCRIPT = """
 import json, sys
 import typer
 from typer.testing import CliRunner
-from cnnrun.cli_runs import compare, show
+from cnnrun.cli.runs import compare, show
 app = typer.Typer()
 app.command()(compare)
 app.command()(show)
@@ -421,7 +421,7 @@ print(json.dumps({
 
 
 def _run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120
     )
@@ -435,7 +435,7 @@ def test_compare_and_show_import_no_tensorflow(runs) -> None:
 
 
 def _real_cli_available() -> bool:
-    return (REPO / "src" / "cnnrun" / "cli.py").exists()
+    return (REPO / "cnnrun" / "cli" / "__init__.py").exists()
 
 
 @pytest.mark.skipif(not _real_cli_available(), reason="cnnrun/cli.py is not written yet")
@@ -443,7 +443,7 @@ def test_real_cli_registers_compare_and_show_without_tensorflow(runs) -> None:
     code = """
 import json, sys
 from typer.testing import CliRunner
-from cnnrun.cli import app
+from cnnrun.cli.app import app
 result = CliRunner().invoke(app, ["compare", sys.argv[1], "--format", "json"])
 shown = CliRunner().invoke(app, ["show", json.loads(result.stdout)["runs"][0]["path"]])
 print(json.dumps({"codes": [result.exit_code, shown.exit_code],

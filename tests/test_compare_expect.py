@@ -12,9 +12,9 @@ import typer
 from run_factory import make_run, metric_rows, results_for
 from typer.testing import CliRunner
 
-from cnnrun.cli_runs import compare
-from cnnrun.compare import build_comparison, columns, display_rows, expect_summary
-from cnnrun.runs import load_runs
+from cnnrun.cli.runs import compare
+from cnnrun.runs.compare import build_comparison, columns, display_rows, expect_summary
+from cnnrun.runs.record import load_runs
 
 runner = CliRunner()
 
@@ -109,7 +109,7 @@ def test_no_expect_column_when_no_run_has_expectations(app, tmp_path):
 
 
 def test_a_missed_expectation_fails_check_and_shows_in_compare(tiny_config, tmp_path):
-    from cnnrun.cli import app as cli
+    from cnnrun.cli.app import app as cli
 
     tiny_config.write_text(
         tiny_config.read_text() + 'expect: {test.accuracy: ">= 1.01", test.loss: "< 100"}\n'

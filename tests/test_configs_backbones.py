@@ -11,7 +11,7 @@ import pytest
 from conftest import CONFIGS
 from typer.testing import CliRunner
 
-from cnnrun.cli import app
+from cnnrun.cli.app import app
 
 runner = CliRunner()
 

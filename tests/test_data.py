@@ -4,8 +4,8 @@ import pytest
 from cnnrun.config.schema import DataConfig
 from cnnrun.data import locate
 from cnnrun.data.arrays import ArrayData, split
-from cnnrun.data.load import load_splits
 from cnnrun.data.loaders import DATASETS, EMBEDDED_FILE, read_npz
+from cnnrun.data.prepare import load_splits
 from cnnrun.data.synthetic import classification
 from cnnrun.errors import DataError
 

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from cnnrun.cli import app
+from cnnrun.cli.app import app
 from cnnrun.config.schema import DataConfig
 from cnnrun.data.loaders import CIFAR10_CLASSES, DATASETS
-from cnnrun.data.show import pick, save_grid, show_dataset
 from cnnrun.errors import ConfigError
+from cnnrun.plots.samples import pick, save_grid, show_dataset
 
 runner = CliRunner()
 PER_BATCH = 4

@@ -31,7 +31,7 @@ def _train(tmp_path, *extra):
     tmp_path.mkdir(exist_ok=True)
     cfg = tmp_path / "dist.yaml"
     cfg.write_text(CONFIG)
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
     out = subprocess.run(
         [sys.executable, "-m", "cnnrun", "train", str(cfg), "--runs-dir", str(tmp_path), *extra],
         env=env, capture_output=True, text=True, timeout=300,
@@ -73,7 +73,7 @@ def _workers(tmp_path: Path, n: int = 2) -> list[subprocess.CompletedProcess]:
     procs = []
     for index in range(n):
         tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        env = dict(os.environ, PYTHONPATH=str(REPO / "src"), TF_CONFIG=json.dumps(tf_config))
+        env = dict(os.environ, PYTHONPATH=str(REPO), TF_CONFIG=json.dumps(tf_config))
         runs = tmp_path / f"w{index}"
         cmd = [sys.executable, "-m", "cnnrun", "train", str(cfg), "--runs-dir", str(runs),
                "--set", "distribute.strategy=multi_worker"]  # fmt: skip

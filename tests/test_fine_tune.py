@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
 from cnnrun.errors import ConfigError
 from cnnrun.train.fine_tune import Phase, apply_phase, phases, unfreeze
 

@@ -1,7 +1,7 @@
 import pytest
 from conftest import REPO
 
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
 from cnnrun.errors import ConfigError
 from cnnrun.model.build import build_model, compile_model
 from cnnrun.model.describe import as_text, describe, param_counts

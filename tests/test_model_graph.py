@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
 from cnnrun.config.schema import GraphModel
 from cnnrun.config.yaml_io import dump_yaml
 from cnnrun.errors import ConfigError

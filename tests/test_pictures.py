@@ -5,13 +5,13 @@ import pytest
 from conftest import SHARED_DATA
 from PIL import Image
 
-from cnnrun import pictures
 from cnnrun.data.folders import (
     OXFORD_CLASSES,
     keypoint_definitions,
     read_oxford_pets,
     read_stanford_extra,
 )
+from cnnrun.plots import pictures
 
 RNG = np.random.default_rng(0)
 

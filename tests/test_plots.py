@@ -8,7 +8,7 @@ import pytest
 from run_factory import make_run, metric_rows, metrics_text
 
 from cnnrun import runfiles
-from cnnrun.plots import (
+from cnnrun.plots.curves import (
     MAX_LEGEND,
     OTHER_COLOR,
     compare_figure,
@@ -16,7 +16,7 @@ from cnnrun.plots import (
     plot_compare,
     plot_curves,
 )
-from cnnrun.runs import load_run, parse_metrics_csv
+from cnnrun.runs.record import load_run, parse_metrics_csv
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

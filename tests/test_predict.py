@@ -14,8 +14,11 @@ from test_folders import make_dogs, make_pets
 from typer.testing import CliRunner
 
 from cnnrun import runfiles
-from cnnrun.cli_predict import evaluate, evaluate_run, load_run, predict, predict_files
+from cnnrun.cli.predict import evaluate, predict
 from cnnrun.errors import DataError
+from cnnrun.predict.evaluate import evaluate_run
+from cnnrun.predict.images import predict_files
+from cnnrun.predict.saved import load_run
 
 app = typer.Typer()
 app.command()(evaluate)
@@ -26,7 +29,7 @@ RUNNER = CliRunner()
 @pytest.fixture(scope="module")
 def classification_run(tmp_path_factory):
     """A tiny classification run trained for real (two epochs on synthetic 12x12 images)."""
-    from cnnrun.config.load import load_experiment
+    from cnnrun.checks import load_experiment
     from cnnrun.train.trainer import TrainOptions, train
 
     tmp = tmp_path_factory.mktemp("cls")
@@ -106,7 +109,7 @@ def _save_run(run_dir, model, config):
 def _tiny_segmenter(size):
     import keras
 
-    from cnnrun.task_metrics import mean_iou, pixel_accuracy
+    from cnnrun.model.losses import mean_iou, pixel_accuracy
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((size, size, 3))
@@ -142,7 +145,7 @@ def test_segmentation_run_evaluate_and_predict(tmp_path):
 def _tiny_keypointer(size):
     import keras
 
-    from cnnrun.task_metrics import keypoint_error_px, pck, visible_mse
+    from cnnrun.model.losses import keypoint_error_px, pck, visible_mse
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((size, size, 3))

@@ -6,7 +6,7 @@ import pytest
 from conftest import REPO
 from typer.testing import CliRunner
 
-from cnnrun.cli import app
+from cnnrun.cli.app import app
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from conftest import REPO
 from rich.console import Console
 
 from cnnrun import runfiles
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
 from cnnrun.errors import DataError
 from cnnrun.train import resume
 from cnnrun.train.trainer import TrainOptions, train
@@ -44,7 +44,7 @@ epochs: 5
 
 
 def _cli(*args, **popen):
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "cnnrun", "train", *map(str, args)]
     if popen:
         return subprocess.Popen(cmd, env=env, text=True, **popen)

@@ -11,7 +11,7 @@ import pytest
 from run_factory import make_config, make_run
 
 from cnnrun import runfiles
-from cnnrun.runs import (
+from cnnrun.runs.record import (
     MISSING,
     diff_configs,
     differing_keys,

@@ -13,9 +13,9 @@ from run_factory import make_run
 from typer.testing import CliRunner
 
 from cnnrun import runfiles
-from cnnrun.cli_runs import compare, show
-from cnnrun.runs import load_run
-from cnnrun.show import print_run
+from cnnrun.cli.runs import compare, show
+from cnnrun.runs.record import load_run
+from cnnrun.runs.show import print_run
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from conftest import REPO, TINY
 from typer.testing import CliRunner
 
-from cnnrun.cli import app
-from cnnrun.smoke import config_files, imagenet_overrides
+from cnnrun.cli.app import app
+from cnnrun.sweep.smoke import config_files, imagenet_overrides
 
 runner = CliRunner()
 
@@ -20,7 +20,7 @@ def _run(*args):
 
 
 def test_imagenet_backbones_of_the_shipped_configs_are_switched_off():
-    from cnnrun.config.load import load_experiment
+    from cnnrun.checks import load_experiment
 
     found = {
         p.name: imagenet_overrides(load_experiment(p).experiment.to_dict())

@@ -14,9 +14,10 @@ import pytest
 from conftest import REPO, TINY
 from typer.testing import CliRunner
 
-from cnnrun import sweep_plan as sw
-from cnnrun.cli import app
+from cnnrun import runfiles
+from cnnrun.cli.app import app
 from cnnrun.errors import ConfigError
+from cnnrun.sweep import plan as sw
 
 runner = CliRunner()
 LR = "optimizer.learning_rate"
@@ -28,7 +29,7 @@ def _run(*args):
 
 
 def _plan(folder: Path) -> dict:
-    return json.loads((folder / sw.SWEEP_FILE).read_text())
+    return json.loads((folder / runfiles.SWEEP).read_text())
 
 
 def _sweep_dir(output: str) -> Path:
@@ -128,14 +129,14 @@ def test_nothing_to_sweep_and_mixed_modes_are_usage_errors(tiny_config, tmp_path
 def test_compare_of_a_runs_folder_includes_the_trials_of_its_sweeps(tmp_path):
     from run_factory import make_run
 
-    from cnnrun.runs import expand_run_paths
+    from cnnrun.runs.record import expand_run_paths
 
     root = tmp_path / "runs"
     make_run(root, "alone", stamp="20240101-100000")
     sweep = root / "20240101-110000-sweep-x"
     for i in (1, 2):
         make_run(sweep, f"x-t{i}", stamp=f"20240101-11000{i}")
-    (sweep / sw.SWEEP_FILE).write_text("{}")
+    (sweep / runfiles.SWEEP).write_text("{}")
     (sweep / "x-t1.log").write_text("")
     found = [p.name for p in expand_run_paths([root])]
     assert found == ["20240101-100000-alone", "20240101-110001-x-t1", "20240101-110002-x-t2"]
@@ -230,7 +231,7 @@ def test_sigkill_after_two_trials_then_resume_runs_only_the_other_two(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text(SLOW_TINY)
     folder = tmp_path / "sweep"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
     cmd = [sys.executable, "-m", "cnnrun", "sweep", str(config), "--grid", f"{LR}=1e-2,3e-3",
            "--grid", f"{FILTERS}=4,6", "--sweep-dir", str(folder)]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -305,7 +306,7 @@ def test_parallel_trials_run_as_subprocesses(tiny_config, tmp_path):
 def test_ray_backend_gives_the_same_run_folders(tiny_config, tmp_path):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, configure_logging=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(REPO / "src")}})  # fmt: skip
+             runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})  # fmt: skip
     try:
         res = _run(
             "sweep", tiny_config, "--grid", f"{FILTERS}=3,5", "--smoke", "--backend", "ray",

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cnnrun.task_metrics import (
+from cnnrun.model.losses import (
     PCK,
     KeypointError,
     VisibleMSE,

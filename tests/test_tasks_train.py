@@ -11,8 +11,8 @@ from rich.console import Console
 from test_folders import make_dogs
 from typer.testing import CliRunner
 
-from cnnrun.cli import app
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
+from cnnrun.cli.app import app
 from cnnrun.errors import ConfigError, DataError
 
 RUNNER = CliRunner()
@@ -188,7 +188,7 @@ def test_a_corrupt_photo_is_named_before_training_or_skipped_and_counted(tmp_pat
 
 def test_splits_of_each_task(tmp_path):
     from cnnrun.config.schema import DataConfig
-    from cnnrun.data.load import load_splits
+    from cnnrun.data.prepare import load_splits
 
     pets = make_pet_folder(tmp_path / "pets", n=10, size=(20, 30))
     cfg = DataConfig(dataset="oxford_pets", path=str(pets), test_split=0.2, validation="none")
@@ -225,7 +225,7 @@ def test_splits_of_each_task(tmp_path):
 
 def test_a_smoke_run_reads_only_a_few_files(tmp_path):
     from cnnrun.config.schema import DataConfig
-    from cnnrun.data.load import load_splits
+    from cnnrun.data.prepare import load_splits
 
     pets = make_pet_folder(tmp_path / "pets", n=30, size=(16, 16))
     cfg = DataConfig(dataset="oxford_pets", path=str(pets), batch_size=2, validation_split=0.5)
@@ -265,7 +265,7 @@ def test_task_names_are_checked(tmp_path, change, message):
             cfg[key] = value
     if cfg["task"] == "classification":
         cfg["data"]["dataset"] = "synthetic"
-    from cnnrun.config.checks import check_augment
+    from cnnrun.checks.names import check_augment
 
     with pytest.raises(ConfigError) as err:
         check_augment(load_experiment(write(tmp_path, cfg)))  # augmenters: where models build
@@ -273,8 +273,9 @@ def test_task_names_are_checked(tmp_path, change, message):
 
 
 def test_task_metric_names_are_listed():
-    from cnnrun import catalog, task_metrics
-    from cnnrun.listing import rows
+    from cnnrun import catalog
+    from cnnrun.cli.listing import rows
+    from cnnrun.model import losses as task_metrics
 
     assert set(catalog.TASK_METRICS) == {*task_metrics.SEGMENTATION_METRICS,
                                          *task_metrics.KEYPOINT_METRICS}  # fmt: skip
@@ -332,7 +333,7 @@ def test_a_keras_loss_on_keypoints_uses_x_and_y(tmp_path):
 
 
 def _stream_batches(exp, splits, first_epoch):
-    from cnnrun.train.augmenting import make_augment
+    from cnnrun.train.augment_stream import make_augment
     from cnnrun.train.pipeline import training_stream
 
     augment = make_augment(exp, splits.class_names)
@@ -344,7 +345,7 @@ def _stream_batches(exp, splits, first_epoch):
 
 
 def test_augmentation_is_deterministic_per_epoch_and_batch(tmp_path):
-    from cnnrun.data.load import load_splits
+    from cnnrun.data.prepare import load_splits
 
     cfg = segmentation_config(
         limit=8,
@@ -376,7 +377,7 @@ def test_augmentation_is_deterministic_per_epoch_and_batch(tmp_path):
 
 def test_keypoints_flip_with_their_image_in_the_stream(tmp_path):
     from cnnrun.config.schema import DataConfig
-    from cnnrun.data.load import load_splits
+    from cnnrun.data.prepare import load_splits
 
     dogs = make_dogs(tmp_path / "dogs", n=4)
     cfg = keypoint_config(dataset="stanford_extra", path=str(dogs), augment=[{"Fliplr": 1.0}])
@@ -437,7 +438,7 @@ def test_a_small_keypoint_model_beats_the_mean_keypoint(tmp_path):
 
 
 def test_main_metric_of_each_task():
-    from cnnrun.runs import is_lower_better, main_metric
+    from cnnrun.runs.record import is_lower_better, main_metric
 
     assert main_metric(["epoch", "lr", "loss", "mean_iou", "pixel_accuracy"]) == "mean_iou"
     assert main_metric(["loss", "keypoint_error_px", "pck"]) == "keypoint_error_px"

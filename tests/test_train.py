@@ -5,7 +5,7 @@ import pytest
 from rich.console import Console
 
 from cnnrun import runfiles
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
 from cnnrun.config.yaml_io import load_yaml_file
 from cnnrun.train import callbacks as cb
 from cnnrun.train.trainer import TrainOptions, train

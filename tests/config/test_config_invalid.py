@@ -17,7 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
 from cnnrun.config.schema import Experiment
 from cnnrun.config.yaml_io import parse_scalar
 from cnnrun.errors import ConfigError
@@ -255,7 +255,7 @@ def test_empty_file_needs_a_model(tmp_path: Path) -> None:
 
 
 def _cli_validate(*paths: Path):  # noqa: ANN202
-    from cnnrun.cli import app
+    from cnnrun.cli.app import app
 
     return CliRunner().invoke(app, ["validate", *map(str, paths)])
 
@@ -293,7 +293,7 @@ def test_cli_validate_ok_line_is_not_wrapped(tmp_path: Path) -> None:
 def test_validation_imports_no_tensorflow() -> None:
     code = (
         "import sys\n"
-        "from cnnrun.config.load import load_experiment\n"
+        "from cnnrun.checks import load_experiment\n"
         "from cnnrun.errors import ConfigError\n"
         f"load_experiment({str(HERE / 'valid' / 'layer_forms.yaml')!r})\n"
         "try:\n"

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from cnnrun.config.load import load_experiment, validate
+from cnnrun.checks import load_experiment
+from cnnrun.config.load import validate
 from cnnrun.config.schema import Experiment, LayerSpec
 from cnnrun.config.yaml_io import dump_yaml, parse_yaml
 

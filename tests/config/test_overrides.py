@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnrun.config.load import load_experiment
+from cnnrun.checks import load_experiment
 from cnnrun.config.overrides import apply_overrides, deep_merge, set_path, split_path
 from cnnrun.errors import ConfigError
 

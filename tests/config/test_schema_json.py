@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cnnrun.config.load import _read_with_extends
+from cnnrun.config.load import read_with_extends
 from cnnrun.config.schema import Experiment, json_schema
 from cnnrun.config.yaml_io import load_yaml_file
 
@@ -37,7 +37,7 @@ def validator(schema: dict[str, Any]) -> Any:
 
 def resolved_with_extends(path: Path) -> dict[str, Any]:
     raw, _ = load_yaml_file(path)
-    data, _ = _read_with_extends(path)
+    data, _ = read_with_extends(path)
     if "extends" in raw:
         data["extends"] = raw["extends"]
     return data
@@ -104,7 +104,7 @@ def test_shipped_configs_exist() -> None:
 
 def test_resolved_dicts_validate(validator: Any) -> None:
     """What the run folder's config.yaml holds (to_dict) uses every form the schema knows."""
-    from cnnrun.config.load import load_experiment
+    from cnnrun.checks import load_experiment
 
     data = load_experiment(HERE / "valid" / "loss_from_logits.yaml").experiment.to_dict()
     assert [e.message for e in validator.iter_errors(data)] == []

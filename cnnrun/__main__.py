@@ -1,0 +1,3 @@
+from cnnrun.cli.app import main
+
+main()

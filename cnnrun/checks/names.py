@@ -1,0 +1,159 @@
+"""Checks of the names an experiment refers to, against Keras's catalog and our registries.
+
+These run without TensorFlow, so ``validate`` is instant; the model build
+(:mod:`cnnrun.model.build`) then catches what only Keras can (shapes, values).
+"""
+
+from __future__ import annotations
+
+from cnnrun import catalog
+from cnnrun.checks.layers import check_kwargs, unknown_name
+from cnnrun.checks.model import check_model
+from cnnrun.config.load import LoadedConfig
+from cnnrun.data.loaders import DATASETS, dataset_tasks
+from cnnrun.errors import ConfigError, did_you_mean
+
+
+def check_names(loaded: LoadedConfig) -> None:
+    """Raise a located :class:`ConfigError` for the first unknown name or argument."""
+    exp = loaded.experiment
+    cat = catalog.load()
+    if exp.data.dataset not in DATASETS:
+        raise unknown_name(
+            loaded, "data.dataset", "data set", exp.data.dataset, DATASETS.names(), "datasets"
+        )
+    _check_task_data(loaded)
+
+    check_model(loaded)  # layers, backbones, graph nodes or builder; fine_tune
+    opt = exp.optimizer.name.lower()
+    if opt not in cat["optimizers"]:
+        raise unknown_name(
+            loaded, "optimizer.name", "optimizer", exp.optimizer.name, list(cat["optimizers"])
+        )
+    check_kwargs(
+        loaded,
+        "optimizer",
+        f"optimizer '{opt}'",
+        exp.optimizer.kwargs,
+        cat["optimizers"][opt]["params"],
+    )
+    own_losses = catalog.TASK_LOSSES
+    if exp.loss.name not in cat["losses"] and exp.loss.name not in own_losses:
+        raise unknown_name(
+            loaded, "loss", "loss", exp.loss.name, [*cat["losses"], *own_losses], "losses"
+        )
+    loss_args = dict(exp.loss.model_extra or {})
+    if exp.loss.name in own_losses:
+        _check_task(loaded, "loss", "loss", exp.loss.name, own_losses[exp.loss.name][0])
+        if loss_args:
+            raise loaded.error(
+                f"the loss '{exp.loss.name}' takes no arguments",
+                "loss",
+                expected=f"loss: {exp.loss.name}",
+                received=repr(sorted(loss_args)),
+            )
+    elif loss_args:
+        loss_classes = cat["loss_classes"]
+        if exp.loss.name not in loss_classes:
+            raise loaded.error(
+                f"the loss '{exp.loss.name}' takes no arguments",
+                "loss",
+                expected="the name of a Keras loss class in snake case, e.g. "
+                "mean_squared_error (not mse)",
+                received=repr(exp.loss.name),
+                suggestion=did_you_mean(exp.loss.name, loss_classes),
+            )
+        check_kwargs(
+            loaded,
+            "loss",
+            f"loss '{exp.loss.name}'",
+            loss_args,
+            loss_classes[exp.loss.name]["params"],
+        )
+    own_metrics = catalog.TASK_METRICS
+    for i, metric in enumerate(exp.metrics):
+        if metric in own_metrics:
+            _check_task(loaded, f"metrics[{i}]", "metric", metric, own_metrics[metric][0])
+        elif metric not in cat["metrics"]:
+            raise unknown_name(
+                loaded, f"metrics[{i}]", "metric", metric, [*cat["metrics"], *own_metrics]
+            )
+    for i, callback in enumerate(exp.callbacks):
+        ((name, args),) = callback.items()
+        if name not in cat["callbacks"]:
+            raise unknown_name(loaded, f"callbacks[{i}]", "callback", name, list(cat["callbacks"]))
+        check_kwargs(
+            loaded,
+            f"callbacks[{i}].{name}",
+            f"callback '{name}'",
+            args,
+            cat["callbacks"][name]["params"],
+        )
+    # (quantity, its key path): what the checkpoint, callbacks and schedule watch.
+    monitors = [(exp.monitor, "monitor")]
+    for i, callback in enumerate(exp.callbacks):
+        ((name, args),) = callback.items()
+        if "monitor" in args:
+            monitors.append((args["monitor"], f"callbacks[{i}].{name}.monitor"))
+    if isinstance(getattr(exp.schedule, "monitor", None), str):
+        monitors.append((exp.schedule.monitor, "schedule.monitor"))
+    quantities = ["loss", *exp.metrics]
+    if exp.data.validation != "none":
+        quantities += [f"val_{q}" for q in quantities]
+    for m, where in monitors:
+        if m not in quantities:
+            raise loaded.error(
+                f"cannot monitor '{m}': training does not report it",
+                where,
+                expected=f"one of: {', '.join(quantities)}",
+                received=repr(m),
+                suggestion=did_you_mean(m, quantities),
+            )
+
+
+def _check_task(loaded: LoadedConfig, path: str, kind: str, name: str, task: str) -> None:
+    """Check that one of cnnrun's task metrics or losses fits the experiment's task."""
+    if loaded.experiment.task != task:
+        raise loaded.error(
+            f"the {kind} '{name}' is for task: {task}",
+            path,
+            expected=f"a {kind} for task: {loaded.experiment.task} (`cnnrun list "
+            f"{kind}{'es' if kind == 'loss' else 's'}`), or task: {task}",
+            received=repr(name),
+        )
+
+
+def _check_task_data(loaded: LoadedConfig) -> None:
+    """The data set serves the experiment's task."""
+    exp = loaded.experiment
+    tasks = dataset_tasks(exp.data.dataset)
+    if exp.task not in tasks:
+        raise loaded.error(
+            f"data set '{exp.data.dataset}' has no {exp.task} labels",
+            "data.dataset",
+            expected=f"a data set for task: {exp.task} (`cnnrun list datasets`), or task: "
+            + " | ".join(tasks),
+            received=repr(exp.data.dataset),
+        )
+
+
+def check_augment(loaded: LoadedConfig) -> None:
+    """The experiment's imgaug augmenters exist and take their arguments.
+
+    Importing imgaug takes seconds, so this runs where the model is built (``train``,
+    ``validate --build``), not in every ``validate``.
+    """
+    exp = loaded.experiment
+    if exp.data.augment:
+        from cnnrun.data.augment import build_augmenter
+
+        try:
+            build_augmenter(exp.data.augment, "data.augment")
+        except ConfigError as exc:
+            raise loaded.error(
+                exc.message,
+                exc.path or "data.augment",
+                expected=exc.expected,
+                received=exc.received,
+                suggestion=exc.suggestion,
+            ) from None

@@ -1,0 +1,268 @@
+"""From a YAML file (plus ``extends:`` and ``--set``) to a validated :class:`Experiment`."""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cnnrun.config.overrides import apply_overrides, deep_merge
+from cnnrun.config.schema import MODEL_FORMS, Experiment
+from cnnrun.config.yaml_io import Location, document_line, load_yaml_file
+from cnnrun.errors import ConfigError, did_you_mean
+
+MAX_EXTENDS_DEPTH = 10
+
+
+@dataclass
+class LoadedConfig:
+    """A validated experiment and where its keys came from."""
+
+    experiment: Experiment
+    source: str
+    locations: dict[str, Location] = field(default_factory=dict)
+
+    def error(self, message: str, path: str, **kwargs: Any) -> ConfigError:
+        """A :class:`ConfigError` located at ``path`` (file and line filled in when known)."""
+        file, line = locate(self.locations, path, self.source)
+        return ConfigError(message, path=path, file=file, line=line, **kwargs)
+
+
+def locate(locations: dict[str, Location], path: str, default_file: str) -> Location:
+    """The (file, line) of ``path`` or of its nearest ancestor that has one."""
+    probe = path
+    while probe:
+        if probe in locations:
+            return locations[probe]
+        cut = max(probe.rfind("."), probe.rfind("["))
+        probe = probe[:cut] if cut > 0 else ""
+    return (default_file, None)
+
+
+def drop_locations_under(locations: dict[str, Location], path: str) -> None:
+    """Forget the locations of ``path`` and of every key below it (it was replaced)."""
+    for key in [k for k in locations if k == path or k.startswith((f"{path}.", f"{path}["))]:
+        del locations[key]
+
+
+def _replaced_paths(base: dict[str, Any], child: dict[str, Any], prefix: str = "") -> list[str]:
+    """The key paths whose value :func:`deep_merge` takes whole from ``child``."""
+    paths: list[str] = []
+    for key, value in child.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            paths += _replaced_paths(base[key], value, path)
+        else:
+            paths.append(path)
+    return paths
+
+
+def read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict]:
+    """The file's data merged over its ``extends:`` chain, and each key's (file, line)."""
+    path = path.resolve() if chain else path
+    data, locations = load_yaml_file(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            "an experiment file must be a mapping of keys",
+            expected="a YAML mapping (name: ..., model: ...)",
+            received=type(data).__name__,
+            file=str(path),
+            line=document_line(path),
+        )
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data, locations
+    if not isinstance(base_name, str):
+        file, line = locations.get("extends", (str(path), None))
+        raise ConfigError(
+            "`extends` names one file",
+            path="extends",
+            expected="a path string",
+            received=repr(base_name),
+            file=file,
+            line=line,
+        )
+    base_path = (path.parent / base_name) if not Path(base_name).is_absolute() else Path(base_name)
+    if not base_path.exists():
+        file, line = locations.get("extends", (str(path), None))
+        raise ConfigError(
+            "the base file does not exist",
+            path="extends",
+            received=str(base_path),
+            file=file,
+            line=line,
+        )
+    file, line = locations.get("extends", (str(path), None))
+    seen = (*chain, path.resolve())
+    if base_path.resolve() in seen:
+        names = " -> ".join(p.name for p in (*seen, base_path.resolve()))
+        raise ConfigError(f"`extends` makes a cycle: {names}", path="extends", file=file, line=line)
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise ConfigError(
+            "`extends` is nested too deep",
+            path="extends",
+            expected=f"at most {MAX_EXTENDS_DEPTH} files in a chain",
+            file=file,
+            line=line,
+        )
+    base, base_locations = read_with_extends(base_path, seen)
+    for replaced in _replaced_paths(base, data):
+        drop_locations_under(base_locations, replaced)
+    return deep_merge(base, data), {**base_locations, **locations}
+
+
+def read_experiment(path: str | Path, overrides: list[str] | None = None) -> LoadedConfig:
+    """Read, merge, override and validate an experiment file against the schema.
+
+    Names (layers, optimizers, data sets, ...) are checked by
+    :func:`cnnrun.checks.load_experiment`, which calls this first.
+
+    Args:
+        path: The YAML file.
+        overrides: ``KEY=VALUE`` assignments (``--set``), applied in order.
+
+    Returns:
+        The validated experiment with key locations.
+
+    Raises:
+        ConfigError: On the first problem found, located by key path and line.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError("expected an experiment file, received a folder", file=str(path))
+    data, locations = read_with_extends(path)
+    data = apply_overrides(data, overrides or [])
+    for item in overrides or []:
+        key = item.partition("=")[0].strip()
+        drop_locations_under(locations, key)  # the file's lines below it are stale
+        locations[key] = (f"--set {item}", None)
+    return LoadedConfig(validate(data, locations, str(path)), str(path), locations)
+
+
+def validate(data: dict[str, Any], locations: dict[str, Location], source: str) -> Experiment:
+    """Validate raw data into an :class:`Experiment`, turning pydantic's errors into ours."""
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        if first["type"] == "missing":
+            # A misspelt key (`modle:`) explains a missing one: report the cause.
+            first = next((e for e in errors if e["type"] == "extra_forbidden"), first)
+        raise _convert(first, data, locations, source) from None
+
+
+def _convert(err: dict[str, Any], data: Any, locations: dict, source: str) -> ConfigError:
+    loc = list(err["loc"])
+    path_parts: list[str | int] = []
+    node = data
+    for i, el in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(el, int) and isinstance(node, list) and el < len(node):
+            node = node[el]
+        elif isinstance(node, dict) and el in node:
+            node = node[el]
+        elif isinstance(node, str) and el == node:  # a bare layer/callback name
+            continue
+        elif not last or err["type"] not in ("extra_forbidden", "missing"):
+            continue  # a union tag pydantic adds to the location
+        path_parts.append(el)
+    path = ""
+    for p in path_parts:
+        path += f"[{p}]" if isinstance(p, int) else (f".{p}" if path else str(p))
+    file, line = locate(locations, path, source)
+    kind = err["type"]
+    received = _short(err.get("input"))
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        fields = _fields_at(loc[:-1])
+        # `extends` is read before validation, but may be what a top-level typo meant.
+        choices = [*fields, "extends"] if len(loc) == 1 else fields
+        return ConfigError(
+            f"unknown key '{key}'",
+            path=path,
+            file=file,
+            line=line,
+            expected=f"one of: {', '.join(fields)}" if fields else None,
+            suggestion=did_you_mean(key, choices),
+        )
+    if kind == "missing":
+        return ConfigError(f"missing required key '{loc[-1]}'", path=path, file=file, line=line)
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        tag = str(ctx.get("tag", ""))
+        name_path = f"{path}.name" if path else "name"
+        file, line = locate(locations, name_path, source)
+        return ConfigError(
+            f"unknown schedule '{tag}'",
+            path=name_path,
+            file=file,
+            line=line,
+            expected=f"one of: {', '.join(tags)}",
+            received=repr(tag),
+            suggestion=did_you_mean(tag, tags),
+        )
+    if kind == "literal_error":
+        options = [
+            o.strip(" '") for o in str(err["ctx"]["expected"]).replace(" or ", ",").split(",")
+        ]
+        options = [o for o in options if o]
+        return ConfigError(
+            "invalid value",
+            path=path,
+            file=file,
+            line=line,
+            expected=f"one of: {', '.join(options)}",
+            received=received,
+            suggestion=did_you_mean(str(err.get("input")), options),
+        )
+    expected = str(err["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
+    return ConfigError(
+        "invalid value", path=path, file=file, line=line, expected=expected, received=received
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models a field's type annotation refers to (through unions and lists)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        found += models_in(arg)
+    return found
+
+
+def _fields_at(loc: list) -> list[str]:
+    """The valid keys of the model found at ``loc`` (union tags resolved by schedule name)."""
+    models: list[type[BaseModel]] = [Experiment]
+    for el in loc:
+        if isinstance(el, int):
+            continue
+        if len(models) > 1:
+            models = [m for m in models if _is_union_tag(m, el)]
+            continue
+        fields = models[0].model_fields if models else {}
+        if el not in fields:
+            return []
+        models = models_in(fields[el].annotation)
+        if not models:
+            return []
+    return list(models[0].model_fields) if len(models) == 1 else []
+
+
+def _is_union_tag(model: type[BaseModel], tag: Any) -> bool:
+    """Whether ``tag`` (in an error location) picks ``model`` out of its union."""
+    if model in MODEL_FORMS.values():
+        return MODEL_FORMS.get(tag) is model
+    return "name" in model.model_fields and tag in str(model.model_fields["name"].annotation)

@@ -1,0 +1,600 @@
+"""The experiment file (SPEC §3) as typed models: every key, its type, default and meaning.
+
+This is the one place defaults live. Structure and types are checked here by pydantic;
+names that refer to registries (layers, optimizers, data sets, ...) are checked against
+those registries by :mod:`cnnrun.checks.names`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Strict,
+    Tag,
+    WithJsonSchema,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from cnnrun.catalog import CALLBACK_CLASSES
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _no_bool(kind: str, word: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):  # pydantic's lax mode would read `true` as 1
+            raise PydanticCustomError(f"{kind}_type", f"Input should be a valid {word}")
+        return value
+
+    return check
+
+
+# Numbers that refuse true/false (lax mode reads them as 1/0), and a bool that refuses 1/0.
+Int = Annotated[int, BeforeValidator(_no_bool("int", "integer"))]
+Float = Annotated[float, BeforeValidator(_no_bool("float", "number"))]
+Bool = Annotated[bool, Strict()]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of a stack: a Keras class name and its arguments.
+
+    Written in YAML as ``Flatten`` (no arguments), ``Dropout: 0.25`` (one positional
+    argument), ``MaxPooling2D: [2, 2]`` (positional arguments) or
+    ``Conv2D: {filters: 32, kernel_size: 3}`` (keyword arguments).
+    """
+
+    type: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    form: Literal["bare", "scalar", "list", "mapping"] = "bare"
+
+    def to_yaml(self) -> Any:
+        """The YAML form this spec was written in."""
+        if self.form == "bare":
+            return self.type
+        if self.form == "scalar":
+            return {self.type: self.args[0]}
+        if self.form == "list":
+            return {self.type: list(self.args)}
+        return {self.type: dict(self.kwargs)}
+
+
+def _parse_layer(value: Any) -> LayerSpec:
+    if isinstance(value, LayerSpec):
+        return value
+    if isinstance(value, str):
+        return LayerSpec(value)
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, arg),) = value.items()
+        if not isinstance(name, str):
+            raise ValueError("a layer's name must be a string")
+        if arg is None:
+            return LayerSpec(name)
+        if isinstance(arg, dict):
+            if not all(isinstance(k, str) for k in arg):
+                raise ValueError("layer argument names must be strings")
+            return LayerSpec(name, kwargs=dict(arg), form="mapping")
+        if isinstance(arg, list):
+            return LayerSpec(name, args=tuple(arg), form="list")
+        return LayerSpec(name, args=(arg,), form="scalar")
+    raise ValueError(
+        "a layer is a class name (`Flatten`) or a one-key mapping "
+        "(`Dropout: 0.25`, `MaxPooling2D: [2, 2]`, `Dense: {units: 10}`)"
+    )
+
+
+Layer = Annotated[
+    LayerSpec,
+    BeforeValidator(_parse_layer),
+    PlainSerializer(lambda spec: spec.to_yaml()),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "a Keras layer class name, no arguments"},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "description": "Keras layer class name -> scalar, list or mapping of args",
+                    "additionalProperties": {
+                        "anyOf": [
+                            {"type": ["number", "string", "boolean", "null"]},
+                            {"type": "array"},
+                            {"type": "object"},
+                        ]
+                    },
+                },
+            ]
+        }
+    ),
+]
+
+
+class DataConfig(_Strict):
+    """Where the examples come from and how they are batched."""
+
+    dataset: str = Field(
+        "fashion_mnist_sample",
+        description="data set name (`cnnrun list datasets`): mnist, fashion_mnist, cifar10, "
+        "npz, synthetic, fashion_mnist_sample (embedded)",
+    )
+    path: str | None = Field(
+        None, description="local file or folder of the data (npz file, or a folder holding it)"
+    )
+    validation: Literal["split", "test", "none"] = Field(
+        "split",
+        description="split: hold out `validation_split` of the training set; "
+        "test: validate on the test set; none: no validation",
+    )
+    validation_split: Float = Field(
+        0.1, ge=0.0, lt=1.0, description="fraction of training examples held out (the last ones)"
+    )
+    batch_size: Int = Field(32, ge=1, description="examples per training step")
+    limit: Int | None = Field(
+        None,
+        ge=1,
+        description="use only the first N training examples (synthetic: its size; a folder "
+        "data set: read only N files, before test_split)",
+    )
+    test_limit: Int | None = Field(
+        None, ge=1, description="use only the first N test examples (synthetic: its size)"
+    )
+    shuffle: Bool = Field(True, description="reshuffle the training set each epoch")
+    test_split: Float = Field(
+        0.1,
+        ge=0.0,
+        lt=1.0,
+        description="for data sets without a test set of their own (oxford_pets, "
+        "stanford_extra): the fraction of examples held out for testing (the last ones)",
+    )
+    json_name: str | None = Field(
+        None,
+        description="stanford_extra: the keypoint JSON's file name in data.path "
+        "(default StanfordExtra_v12.json)",
+    )
+    skip_bad_images: Bool = Field(
+        False,
+        description="skip (and count) images or masks that cannot be read; false: a bad "
+        "file is an error naming it",
+    )
+    augment: list[Any] = Field(
+        default_factory=list,
+        description="imgaug augmenters applied to the training split, image and mask or "
+        "keypoints together: [Fliplr: 0.3, {Sometimes: {p: 0.3, then: [Affine: {rotate: 10}]}}]",
+    )
+
+
+Shape = list[Annotated[Int, Field(ge=1)]]
+
+
+class StackModel(_Strict):
+    """A stack of Keras layers applied to one input."""
+
+    input_shape: Shape = Field(
+        ..., min_length=1, description="shape of one example, without the batch axis"
+    )
+    layers: list[Layer] = Field(
+        ...,
+        min_length=1,
+        description="Keras layers, in order; a keras.applications name (ResNet50V2, ...) "
+        "is a pretrained backbone (`cnnrun list backbones`)",
+    )
+
+
+def _names(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+NodeNames = Annotated[list[str], BeforeValidator(_names)]
+
+
+class GraphNode(_Strict):
+    """One node of a functional graph: a layer applied to the output of other nodes."""
+
+    name: str = Field(
+        ...,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$",
+        description="the node's name: other nodes and `outputs` refer to it; also its "
+        "Keras layer name",
+    )
+    layer: Layer = Field(..., description="the layer, written as in a stack's `layers`")
+    input: str | None = Field(None, description="the one node (or model input) it reads")
+    inputs: list[str] | None = Field(
+        None, min_length=1, description="several nodes it reads, in order (Add, Concatenate...)"
+    )
+
+    @model_validator(mode="after")
+    def _one_input_key(self) -> GraphNode:
+        if (self.input is None) == (self.inputs is None):
+            raise ValueError(
+                "a node reads `input: NODE` or `inputs: [NODE, ...]` (exactly one of them)"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _written_form(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        data.pop("inputs" if self.inputs is None else "input", None)
+        return data
+
+    @property
+    def sources(self) -> list[str]:
+        """The names of the nodes it reads, in order."""
+        return [self.input] if self.input is not None else list(self.inputs or [])
+
+
+class GraphModel(_Strict):
+    """A functional graph of named nodes: skip connections, branches, several outputs."""
+
+    input_shape: Shape | None = Field(
+        None,
+        min_length=1,
+        description="shape of the one input, named `input` (or give `inputs` instead)",
+    )
+    inputs: dict[str, Shape] | None = Field(
+        None, min_length=1, description="named inputs and their shapes: {image: [28, 28, 1]}"
+    )
+    graph: list[GraphNode] = Field(
+        ..., min_length=1, description="the nodes, each a layer and the node(s) it reads"
+    )
+    outputs: NodeNames | None = Field(
+        None, min_length=1, description="the node(s) the model outputs (default: the last)"
+    )
+
+    @model_validator(mode="after")
+    def _one_input_form(self) -> GraphModel:
+        if self.inputs is None:
+            if self.input_shape is None:
+                raise ValueError("a graph needs `input_shape` (one input) or `inputs`")
+            return self
+        single = list(self.inputs.values())[0] if len(self.inputs) == 1 else None
+        if self.input_shape is not None and self.input_shape != single:
+            raise ValueError("give `input_shape` (one input named `input`) or `inputs`, not both")
+        # With one named input, `input_shape` is its shape (what training feeds).
+        self.input_shape = single
+        return self
+
+    @model_serializer(mode="wrap")
+    def _written_form(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if self.inputs is not None:
+            data.pop("input_shape", None)
+        return data
+
+    def input_shapes(self) -> dict[str, list[int]]:
+        """The model's inputs by name (`input` when the graph gives `input_shape`)."""
+        if self.inputs is not None:
+            return {k: list(v) for k, v in self.inputs.items()}
+        return {"input": list(self.input_shape or [])}
+
+    def output_names(self) -> list[str]:
+        """The output nodes (the last node by default)."""
+        return list(self.outputs) if self.outputs else [self.graph[-1].name]
+
+
+class BuilderModel(_Strict):
+    """A model made by a registered Python function (`cnnrun list builders`)."""
+
+    builder: str = Field(..., description="the builder's registered name")
+    input_shape: Shape = Field(
+        ..., min_length=1, description="shape of one example, passed to the builder"
+    )
+    args: dict[str, Any] = Field(
+        default_factory=dict, description="the builder's other keyword arguments"
+    )
+    file: str | None = Field(
+        None,
+        description="a Python file that registers the builder (relative to this experiment "
+        "file), for builders that do not ship with cnnrun",
+    )
+
+
+def _model_form(value: Any) -> str:
+    if isinstance(value, dict):
+        if "graph" in value:
+            return "layer_graph"
+        return "model_builder" if "builder" in value else "layer_stack"
+    return {GraphModel: "layer_graph", BuilderModel: "model_builder"}.get(
+        type(value), "layer_stack"
+    )
+
+
+ModelConfig = Annotated[
+    Annotated[StackModel, Tag("layer_stack")]
+    | Annotated[GraphModel, Tag("layer_graph")]
+    | Annotated[BuilderModel, Tag("model_builder")],
+    Discriminator(_model_form),
+]
+"""The model: a layer stack (`layers`), a functional graph (`graph`) or a builder (`builder`)."""
+
+# The union tags of ModelConfig (they appear in pydantic's error locations).
+MODEL_FORMS: dict[str, type[BaseModel]] = {
+    "layer_stack": StackModel,
+    "layer_graph": GraphModel,
+    "model_builder": BuilderModel,
+}
+
+
+class FineTuneConfig(_Strict):
+    """Train the head with the backbone frozen, then unfreeze it at a lower learning rate."""
+
+    at_epoch: Int = Field(
+        ...,
+        ge=1,
+        description="epochs trained with the backbone(s) frozen; fine-tuning starts after them",
+    )
+    unfreeze: Literal["all"] | Annotated[Int, Field(ge=1)] = Field(
+        "all",
+        description="all: the whole backbone; N: its top N layers (BatchNormalization "
+        "layers stay frozen)",
+    )
+    learning_rate: Float = Field(
+        1.0e-5, gt=0, description="the optimizer's learning rate while fine-tuning"
+    )
+
+
+class OptimizerConfig(BaseModel):
+    """A Keras optimizer by name; other keys are passed to its constructor."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field("adam", description="Keras optimizer name (`cnnrun list optimizers`)")
+    learning_rate: Float | None = Field(
+        None, gt=0, description="initial learning rate (Keras's default when omitted)"
+    )
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """Constructor arguments other than the name."""
+        extra = dict(self.model_extra or {})
+        if self.learning_rate is not None:
+            extra["learning_rate"] = self.learning_rate
+        return extra
+
+
+class ConstantSchedule(_Strict):
+    """The optimizer's learning rate, unchanged."""
+
+    name: Literal["constant"]
+
+
+class ExponentialPerEpochSchedule(_Strict):
+    """lr = initial_learning_rate · decay_rate^epoch (epoch from 0), as in the chapter's §5.4."""
+
+    name: Literal["exponential_per_epoch"]
+    initial_learning_rate: Float | None = Field(
+        None, gt=0, description="lr of epoch 0 (default: the optimizer's)"
+    )
+    decay_rate: Float = Field(0.9, gt=0, description="factor applied at each epoch")
+
+
+class StepSchedule(_Strict):
+    """lr = initial_learning_rate · factor^(epoch // every)."""
+
+    name: Literal["step"]
+    initial_learning_rate: Float | None = Field(None, gt=0)
+    factor: Float = Field(0.5, gt=0, description="multiplier at each step")
+    every: Int = Field(10, ge=1, description="epochs between steps")
+
+
+class CosineSchedule(_Strict):
+    """Cosine decay from initial to min learning rate over the run, after a linear warm-up."""
+
+    name: Literal["cosine"]
+    initial_learning_rate: Float | None = Field(None, gt=0)
+    min_learning_rate: Float = Field(0.0, ge=0)
+    warmup_epochs: Int = Field(0, ge=0)
+
+
+class ReduceOnPlateauSchedule(_Strict):
+    """Keras's ReduceLROnPlateau: multiply lr by ``factor`` when ``monitor`` stalls."""
+
+    name: Literal["reduce_on_plateau"]
+    monitor: str = "val_loss"
+    factor: Float = Field(0.1, gt=0, lt=1)
+    patience: Int = Field(5, ge=0)
+    min_delta: Float = Field(1e-4, ge=0)
+    min_lr: Float = Field(0.0, ge=0)
+
+
+Schedule = Annotated[
+    ConstantSchedule
+    | ExponentialPerEpochSchedule
+    | StepSchedule
+    | CosineSchedule
+    | ReduceOnPlateauSchedule,
+    Field(discriminator="name"),
+]
+SCHEDULE_NAMES = ("constant", "exponential_per_epoch", "step", "cosine", "reduce_on_plateau")
+
+
+class LossConfig(BaseModel):
+    """A Keras loss by name; other keys (``from_logits``, ...) go to its constructor."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+
+
+def _loss(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+def _ser_loss(loss: LossConfig) -> Any:
+    return loss.name if not loss.model_extra else {"name": loss.name, **loss.model_extra}
+
+
+Loss = Annotated[
+    LossConfig,
+    BeforeValidator(_loss),
+    PlainSerializer(_ser_loss),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "a Keras loss name (`cnnrun list losses`)"},
+                {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}},
+                    "required": ["name"],
+                    "description": "a Keras loss name and its class's arguments",
+                },
+            ]
+        }
+    ),
+]
+
+CALLBACK_NAMES = tuple(CALLBACK_CLASSES)
+
+
+def _callback(value: Any) -> Any:
+    if isinstance(value, str):
+        return {value: {}}
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, args),) = value.items()
+        return {name: {} if args is None else args}
+    return value
+
+
+Callback = Annotated[
+    dict[str, dict[str, Any]],
+    BeforeValidator(_callback),
+    Field(min_length=1, max_length=1),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(CALLBACK_NAMES), "description": "a callback with no arguments"},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": 1,
+                    "propertyNames": {"enum": list(CALLBACK_NAMES)},
+                    "additionalProperties": {"type": ["object", "null"]},
+                    "description": "callback name -> its arguments",
+                },
+            ]
+        }
+    ),
+]
+
+
+EXPECT_PATTERN = r"^\s*(>=|<=|==|>|<)\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$"
+Expectation = Annotated[
+    str,
+    Field(
+        pattern=EXPECT_PATTERN,
+        description="a comparison with a number: '>= 0.92', '< 0.3'",
+        examples=[">= 0.92"],
+    ),
+]
+
+
+class DistributeConfig(_Strict):
+    """Training on several devices or machines with tf.distribute."""
+
+    strategy: Literal["default", "mirrored", "multi_worker"] = Field(
+        "default",
+        description="default: one device; mirrored: all local GPUs (or cpu_devices); "
+        "multi_worker: several processes/machines described by $TF_CONFIG",
+    )
+    cpu_devices: Int | None = Field(
+        None, ge=1, le=64, description="split the CPU into N logical devices (mirrored on CPU)"
+    )
+
+
+class Experiment(_Strict):
+    """One experiment: data, model, optimization and training length."""
+
+    name: str = Field("experiment", min_length=1, max_length=80, description="run-name prefix")
+    seed: Int = Field(1337, ge=0, description="seed of every random generator")
+    task: Literal["classification", "segmentation", "keypoints"] = Field(
+        "classification",
+        description="what is predicted: a class per image, a class per pixel, or keypoints",
+    )
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: Schedule | None = Field(None, description="learning-rate schedule (per epoch)")
+    fine_tune: FineTuneConfig | None = Field(
+        None, description="unfreeze the frozen backbone(s) after some epochs (two phases)"
+    )
+    loss: Loss = Field(
+        default_factory=lambda: LossConfig(name="sparse_categorical_crossentropy"),
+        description="Keras loss name, or {name: ..., other args}; visible_mse: keypoints' "
+        "MSE over visible joints",
+    )
+    metrics: list[str] = Field(
+        ["accuracy"],
+        description="Keras metric names, or cnnrun's: mean_iou, pixel_accuracy "
+        "(segmentation), keypoint_error_px, pck (keypoints)",
+    )
+    epochs: Int = Field(5, ge=1, description="passes over the training set")
+    monitor: str = Field("val_loss", description="the quantity that picks the best checkpoint")
+    precision: Literal["float32", "auto", "mixed_bfloat16", "mixed_float16"] = Field(
+        "float32",
+        description="float32 (the chapter's), or mixed precision; auto: bfloat16 on CPUs with "
+        "AMX/AVX512-BF16 for large batches and models, float16 on CUDA GPUs with tensor cores",
+    )
+    jit_compile: Bool | Literal["auto"] = Field(
+        "auto", description="XLA compilation: true, false, or auto (Keras's choice)"
+    )
+    distribute: DistributeConfig = Field(
+        default_factory=DistributeConfig,
+        description="tf.distribute strategy; data.batch_size is the global batch",
+    )
+    expect: dict[str, Expectation] = Field(
+        default_factory=dict,
+        description="results the run should reach, e.g. {test.accuracy: '>= 0.92'}; "
+        "`cnnrun train --check` exits 3 when one is not met",
+    )
+    callbacks: list[Callback] = Field(
+        default_factory=list,
+        description="extra Keras callbacks: early_stopping, reduce_lr_on_plateau, "
+        "tensorboard, terminate_on_nan",
+    )
+
+    @model_validator(mode="after")
+    def _monitor_needs_validation(self) -> Experiment:
+        if self.data.validation == "none" and self.monitor.startswith("val_"):
+            self.monitor = self.monitor[len("val_") :]
+        plateau = self.schedule if isinstance(self.schedule, ReduceOnPlateauSchedule) else None
+        if (
+            plateau is not None
+            and self.data.validation == "none"
+            and "monitor" not in plateau.model_fields_set  # its default, val_loss
+        ):
+            plateau.monitor = plateau.monitor.removeprefix("val_")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config, as it is written to the run folder's ``config.yaml``."""
+        return self.model_dump(mode="python", exclude_none=False)
+
+
+def json_schema() -> dict[str, Any]:
+    """The experiment file's JSON Schema (for editors and the YAML language server)."""
+    schema = Experiment.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "cnnrun experiment"
+    schema.setdefault("properties", {})["extends"] = {
+        "type": "string",
+        "description": "a base experiment file (relative to this one) whose keys this file changes",
+    }
+    # A file that extends another may take any key, `model` included, from its base.
+    required = schema.pop("required", [])
+    if required:
+        schema["if"] = {"required": ["extends"]}
+        schema["else"] = {"required": required}
+    return schema

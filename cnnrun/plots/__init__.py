@@ -1,0 +1,1 @@
+"""Pictures: training curves, comparison plots, predictions and data samples."""

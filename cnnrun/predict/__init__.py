@@ -1,0 +1,1 @@
+"""Evaluating a finished run and predicting new images with its best model."""

@@ -1,0 +1,1 @@
+"""Reading finished runs (records, config diffs, compare, show). Imports no TensorFlow."""

@@ -1,0 +1,1 @@
+"""Sweeps (plan, backends, the command) and smoke runs of many configs."""

@@ -1,0 +1,158 @@
+"""One ``model.fit`` with the run's callbacks, the test evaluation, and ``results.json``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from cnnrun import runfiles
+from cnnrun.config.schema import Experiment
+from cnnrun.data.arrays import Splits
+from cnnrun.model.build import output_classes
+from cnnrun.train import callbacks as cb
+from cnnrun.train import expect
+from cnnrun.train.augment_stream import make_augment
+from cnnrun.train.distribute import shard_by_data
+from cnnrun.train.fine_tune import apply_phase, phases
+from cnnrun.train.pipeline import dataset, training_stream
+from cnnrun.train.predictions import write_predictions
+from cnnrun.train.resume import EpochState
+from cnnrun.train.schedules import schedule_callbacks
+
+
+class NanLossError(RuntimeError):
+    """The loss became NaN or infinite; the run keeps its last good checkpoint."""
+
+
+@dataclass
+class FitContext:
+    """Where a fit writes, and where it starts from."""
+
+    run_dir: Path
+    record: Any
+    info: dict[str, Any]
+    console: Console
+    base_lr: float = 1e-3  # the optimizer's initial learning rate (schedules start there)
+    start: EpochState | None = None  # a resumed run's last good epoch
+    smoke: bool = False
+    distributed: bool = False  # shard the data by example across workers
+
+
+def fit_and_evaluate(
+    model: Any, exp: Experiment, splits: Splits, epochs: int, ctx: FitContext
+) -> dict[str, Any]:
+    """Train from ``ctx.start`` (or epoch 1), evaluate on the test split, write ``results.json``.
+
+    Returns:
+        The content of ``results.json``.
+
+    Raises:
+        NanLossError: When the loss is not finite at the end of an epoch.
+    """
+    bs = exp.data.batch_size
+    first = ctx.start.epoch if ctx.start else 0
+    one_hot = output_classes(model) if exp.loss.name == "categorical_crossentropy" else None
+    augment = make_augment(exp, splits.class_names if exp.task == "keypoints" else None)
+
+    def stream(start: int, end: int) -> tuple[Any, int]:
+        ds, steps = training_stream(
+            splits.x_train, splits.y_train, bs, first_epoch=start, epochs=end,
+            seed=exp.seed, shuffle=exp.data.shuffle, one_hot=one_hot, augment=augment,
+        )  # fmt: skip
+        return (shard_by_data(ds) if ctx.distributed else ds), steps
+
+    steps = -(-len(splits.x_train) // bs)
+    val_ds = None
+    if splits.x_val is not None:
+        val_ds = dataset(splits.x_val, splits.y_val, bs, one_hot=one_hot)
+        val_ds = shard_by_data(val_ds) if ctx.distributed else val_ds
+
+    metrics_csv = ctx.run_dir / runfiles.METRICS
+    logger = cb.EpochLogger(ctx.run_dir, ctx.record, cb.read_metrics(metrics_csv, first))
+    checkpointer = cb.Checkpointer(exp.monitor)
+    guard = cb.NanGuard()
+    schedules = schedule_callbacks(exp.schedule, ctx.base_lr, epochs)
+    user = cb.user_callbacks(exp.callbacks, ctx.run_dir)
+    stateful = [checkpointer, *user, *schedules]  # their counters are saved for a resume
+    common = [
+        cb.StopCheck(),
+        logger,  # first at epoch end: `seconds` is training + validation only
+        guard,
+        checkpointer,
+        *user,
+        cb.StateSaver(ctx.run_dir, guard, stateful, checkpointer),
+        cb.RichProgress(ctx.console, epochs, steps),
+    ]
+    restorer = [cb.StateRestorer(stateful, ctx.start)] if ctx.start else []
+    # One fit per phase (fine-tuning unfreezes between them); the callbacks are shared,
+    # so metrics.csv and the checkpoints run through both.
+    for phase in phases(exp, epochs):
+        start = max(phase.epochs_from, first)
+        if start >= phase.epochs_to:
+            continue
+        if phase.fine_tuning and first <= phase.epochs_from:
+            apply_phase(model, phase)  # (a run resumed inside this phase has it already)
+        train_ds, _ = stream(start, phase.epochs_to)
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=phase.epochs_to,
+            initial_epoch=start,
+            steps_per_epoch=steps,
+            # schedules set the lr before the logger reads it; a fine-tuning phase keeps its own
+            callbacks=[*([] if phase.fine_tuning else schedules), *common, *restorer],
+            verbose=0,
+            shuffle=False,  # the stream is shuffled per epoch
+        )
+        restorer = []
+        if model.stop_training or guard.nan_epoch is not None:
+            break
+    if guard.nan_epoch is not None:
+        good = guard.nan_epoch - 1
+        raise NanLossError(
+            f"nan: the loss is not a number after epoch {guard.nan_epoch}; "
+            + (f"the last good checkpoint is epoch {good}" if good else "no epoch was good")
+        )
+    t0 = time.perf_counter()
+    test_ds = dataset(splits.x_test, splits.y_test, bs, one_hot=one_hot)
+    if ctx.distributed:
+        test_ds = shard_by_data(test_ds)
+    test = model.evaluate(test_ds, return_dict=True, verbose=0, callbacks=[cb.StopCheck()])
+    eval_s = time.perf_counter() - t0
+    train_time = sum(logger.train_seconds)
+    samples_per_s = (
+        round(len(splits.x_train) * len(logger.train_seconds) / train_time, 1)
+        if train_time > 0
+        else None
+    )
+    results = {
+        "test": {k: float(v) for k, v in test.items()},
+        "best": {
+            "epoch": checkpointer.best_epoch,
+            "monitor": exp.monitor,
+            "value": checkpointer.best_value,
+        },
+        "params": ctx.info["params"],
+        "epochs_completed": len(logger.rows),
+        "wall_time_s": round(sum(float(r["seconds"]) for r in logger.rows) + eval_s, 3),
+        "train_samples_per_s": samples_per_s,
+        # Training ~ 3x forward FLOPs (see cnnrun.model.flops).
+        "train_flops_per_s": round(3 * ctx.info["flops_per_example"] * samples_per_s)
+        if samples_per_s
+        else None,
+    }
+    if exp.expect:
+        results["expect"] = expect.check(exp.expect, results, ctx.smoke)
+    runfiles.write_json(ctx.run_dir / runfiles.RESULTS, results)
+    try:
+        write_predictions(model, exp, splits, ctx.run_dir)
+    except Exception as exc:  # a picture must not fail a trained run
+        ctx.console.print(
+            f"[yellow]warning:[/] prediction pictures not written ({type(exc).__name__}: {exc})",
+            highlight=False,
+        )
+    return results

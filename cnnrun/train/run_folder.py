@@ -1,0 +1,194 @@
+"""Creating a run folder and keeping its ``run.json`` true (SPEC §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cnnrun import __version__, runfiles
+from cnnrun.errors import DataError
+from cnnrun.processes import pid_alive
+
+MAX_NAME = 80
+
+
+def safe_name(name: str) -> str:
+    """A run name that is one harmless path component (no separators, dots-only or NULs)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", name)
+    cleaned = re.sub(r"_+", "_", cleaned).strip("._-")[:MAX_NAME]
+    return cleaned or "run"
+
+
+def now_iso() -> str:
+    """The current local time, ISO 8601 with offset, to the second."""
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def create_unique(parent: Path, label: str) -> Path:
+    """Create ``parent/<YYYYmmdd-HHMMSS>-<label>`` (suffixed ``-2``, ``-3``... if taken)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    stem = f"{dt.datetime.now():%Y%m%d-%H%M%S}-{label}"
+    for i in range(1, 1000):
+        path = parent / (stem if i == 1 else f"{stem}-{i}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise DataError(f"cannot create a folder for {label!r} under {parent}")
+
+
+def create(runs_dir: Path, name: str) -> Path:
+    """Create a run folder ``runs_dir/<YYYYmmdd-HHMMSS>-<name>`` with its ``checkpoints/``."""
+    path = create_unique(runs_dir, safe_name(name))
+    (path / runfiles.CHECKPOINTS).mkdir()
+    return path
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def read_record(run_dir: Path) -> dict[str, Any]:
+    """The ``run.json`` of a run folder.
+
+    Raises:
+        DataError: When the folder is not a run folder.
+    """
+    path = Path(run_dir) / runfiles.RUN
+    try:
+        return runfiles.read_json(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{run_dir} is not a readable run folder ({exc})") from None
+
+
+def resumable_config(run_dir: Path, epochs: int | None = None) -> Path:
+    """Check that ``run_dir`` can be resumed and return its ``config.yaml``.
+
+    Args:
+        run_dir: The run folder.
+        epochs: A new total number of epochs, to extend a run (completed ones included).
+
+    Raises:
+        DataError: When the run is still running, or completed and not extended.
+    """
+    data = read_record(run_dir)
+    status = data.get("status")
+    config = Path(run_dir) / runfiles.CONFIG
+    if not config.is_file():
+        raise DataError(f"{run_dir} has no {runfiles.CONFIG} to resume from")
+    if status == runfiles.STATUS_RUNNING and data.get("host") == socket.gethostname():
+        pid = data.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
+            raise DataError(f"{run_dir} is still running (pid {pid})")
+    if status == runfiles.STATUS_COMPLETED and not (
+        epochs and epochs > int(data.get("epochs_completed") or 0)
+    ):
+        raise DataError(
+            f"{run_dir} already completed {data.get('epochs_completed')} epochs; "
+            "give --epochs N with a larger N to train it further"
+        )
+    return config
+
+
+class RunJournal:
+    """The ``run.json`` of one run: written when the run starts, at each epoch, and at its end."""
+
+    def __init__(self, run_dir: Path, fields: dict[str, Any]) -> None:
+        self.path = Path(run_dir) / runfiles.RUN
+        self.data = fields
+
+    @classmethod
+    def start(
+        cls,
+        run_dir: Path,
+        *,
+        name: str,
+        task: str,
+        dataset: str,
+        seed: int,
+        smoke: bool,
+        config_file: str,
+        precision: dict[str, str] | None = None,
+    ) -> RunJournal:
+        """Write the record of a run that starts now (status ``running``)."""
+        import keras
+        import numpy
+        import tensorflow
+
+        started = now_iso()
+        record = cls(
+            run_dir,
+            {
+                "status": runfiles.STATUS_RUNNING,
+                "reason": None,
+                "name": name,
+                "task": task,
+                "dataset": dataset,
+                "started_at": started,
+                "ended_at": None,
+                "heartbeat_at": started,
+                "epochs_completed": 0,
+                "command": ["cnnrun", *sys.argv[1:]],
+                "seed": seed,
+                "smoke": smoke,
+                "config_file": config_file,
+                "precision": precision,
+                "versions": {
+                    "cnnrun": __version__,
+                    "keras": keras.__version__,
+                    "tensorflow": tensorflow.__version__,
+                    "numpy": numpy.__version__,
+                    "python": platform.python_version(),
+                },
+                "git_commit": _git_commit(),
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            },
+        )
+        record.save()
+        return record
+
+    @classmethod
+    def resume(cls, run_dir: Path, from_epoch: int) -> RunJournal:
+        """Mark a stopped run as running again, keeping its history of resumes."""
+        data = read_record(run_dir)
+        data.setdefault("resumes", []).append(
+            {"at": now_iso(), "from_epoch": from_epoch, "previous_status": data.get("status")}
+        )
+        data.update(
+            status=runfiles.STATUS_RUNNING, reason=None, ended_at=None,
+            heartbeat_at=now_iso(), pid=os.getpid(), host=socket.gethostname(),
+        )  # fmt: skip
+        record = cls(run_dir, data)
+        record.save()
+        return record
+
+    def save(self) -> None:
+        """Write the record atomically."""
+        runfiles.write_json(self.path, self.data)
+
+    def heartbeat(self, epochs_completed: int) -> None:
+        """Say the run is alive and how far it got."""
+        self.data["heartbeat_at"] = now_iso()
+        self.data["epochs_completed"] = epochs_completed
+        self.save()
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        """Record how the run ended."""
+        self.data.update(status=status, reason=reason, ended_at=now_iso(), heartbeat_at=now_iso())
+        self.save()

@@ -1,0 +1,217 @@
+"""The training orchestrator: wires config, model, data, callbacks and the run folder."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from cnnrun import runfiles, signals
+from cnnrun.checks.names import check_augment
+from cnnrun.config.load import LoadedConfig
+from cnnrun.config.yaml_io import dump_yaml
+from cnnrun.data.prepare import load_splits
+from cnnrun.errors import DataError
+from cnnrun.model.build import build_model, compile_model, output_classes
+from cnnrun.model.describe import as_text, describe
+from cnnrun.model.precision import resolve as resolve_precision
+from cnnrun.signals import Terminated
+from cnnrun.tf_env import import_keras
+from cnnrun.train import distribute, resume, run_folder
+from cnnrun.train.fine_tune import apply_phase, phases
+
+
+@dataclass
+class TrainOptions:
+    """How to run an experiment, beyond the experiment itself."""
+
+    runs_dir: Path = Path("runs")
+    smoke: bool = False
+    resume_dir: Path | None = None  # continue this run instead of starting one
+
+
+@dataclass
+class TrainResult:
+    """Where the run is and what it reached."""
+
+    run_dir: Path
+    results: dict[str, Any]
+    chief: bool = True  # False: a multi-worker run's other worker, whose folder is gone
+
+
+def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> TrainResult:
+    """Train the experiment and write its run folder (SPEC §4), or continue a stopped run.
+
+    The model is built and the data loaded before a run folder is created, so a bad config
+    or missing data leaves nothing behind.
+
+    Raises:
+        ConfigError: When the model cannot be built.
+        DataError: When the data cannot be found, or a run cannot be resumed.
+        KeyboardInterrupt: On Ctrl-C, after recording the run as interrupted.
+        Terminated: On SIGTERM, after recording the run as killed.
+    """
+    try:
+        dist = distribute.setup(loaded.experiment.distribute)
+    except RuntimeError as exc:
+        raise loaded.error(str(exc), "distribute.strategy") from None
+    if dist.is_chief:
+        return _train(loaded, options, console, dist)
+    # Another worker of a multi-worker run computes the same steps but keeps a throwaway
+    # run folder; resuming, it reads the chief's checkpoints from a copy.
+    with tempfile.TemporaryDirectory(prefix="cnnrun-worker-") as scratch:
+        resume_dir = None
+        if options.resume_dir:
+            resume_dir = Path(shutil.copytree(options.resume_dir, Path(scratch) / "resumed"))
+        mine = replace(options, runs_dir=Path(scratch), resume_dir=resume_dir)
+        result = _train(loaded, mine, console, dist)
+    return replace(result, chief=False)
+
+
+def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any) -> TrainResult:
+    keras = import_keras()
+    exp = loaded.experiment
+    keras.utils.set_random_seed(exp.seed)
+    with dist.strategy.scope():
+        model = build_model(exp, loaded)
+        info = describe(model)
+        precision = resolve_precision(exp.precision, exp.data.batch_size, info["flops_per_example"])
+        if precision.policy != "float32":
+            keras.utils.set_random_seed(exp.seed)
+            model = build_model(exp, loaded, precision.policy)
+        compile_model(model, exp, loaded)
+    check_augment(loaded)  # before any data is loaded
+    base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    smoke = options.smoke
+    if options.resume_dir:  # a resumed run keeps the smoke setting it started with
+        smoke = bool(run_folder.read_record(options.resume_dir).get("smoke"))
+    epochs = min(exp.epochs, 2) if smoke else exp.epochs
+    start = None
+    if options.resume_dir:
+        start = _restore(model, options.resume_dir, console, exp, epochs)
+    splits = load_splits(
+        exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=smoke, task=exp.task
+    )
+    if splits.skipped:
+        console.print(
+            f"[yellow]skipped {len(splits.skipped)} unreadable file(s)[/] "
+            f"(data.skip_bad_images), e.g. {splits.skipped[0][0]}: {splits.skipped[0][1]}",
+            highlight=False,
+        )
+
+    if options.resume_dir:
+        run_dir = Path(options.resume_dir)
+        record = run_folder.RunJournal.resume(run_dir, from_epoch=start.epoch if start else 0)
+        runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
+    else:
+        run_dir = run_folder.create(options.runs_dir, exp.name)
+        runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
+        runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
+        if splits.class_names and exp.task != "keypoints":
+            runfiles.atomic_write_text(
+                run_dir / runfiles.CLASS_NAMES, json.dumps(list(splits.class_names)) + "\n"
+            )
+        record = run_folder.RunJournal.start(
+            run_dir, name=exp.name, task=exp.task, dataset=exp.data.dataset, seed=exp.seed,
+            smoke=smoke, config_file=loaded.source,
+            precision={"policy": precision.policy, "reason": precision.reason},
+        )  # fmt: skip
+    console.print(
+        f"[bold]{exp.name}[/]: {info['params']['total']:,} parameters; "
+        f"{len(splits.x_train):,} training / "
+        f"{0 if splits.x_val is None else len(splits.x_val):,} validation / "
+        f"{len(splits.x_test):,} test examples from {splits.source}; "
+        f"precision {precision.policy}; "
+        + (
+            f"{dist.description}, {exp.data.batch_size // dist.replicas} examples per replica; "
+            if dist.replicas > 1 or not dist.is_chief
+            else ""
+        )
+        + (f"resuming after epoch {start.epoch} in " if start else "run folder ")
+        + str(run_dir)
+        + ("" if dist.is_chief else " (a throwaway copy: the chief writes the run)")
+    )
+    from cnnrun.train.fit import FitContext, fit_and_evaluate
+
+    ctx = FitContext(run_dir, record, info, console, base_lr, start, smoke, dist.replicas > 1)
+    with signals.stop_signals():
+        try:
+            results = fit_and_evaluate(model, exp, splits, epochs, ctx)
+        except KeyboardInterrupt:
+            with signals.ignored():
+                _end(
+                    record,
+                    run_dir,
+                    runfiles.STATUS_INTERRUPTED,
+                    "interrupted by the user (Ctrl-C); resume with `cnnrun train --resume`",
+                )
+            raise
+        except Terminated:
+            with signals.ignored():
+                _end(
+                    record,
+                    run_dir,
+                    runfiles.STATUS_KILLED,
+                    "stopped by SIGTERM; resume with `cnnrun train --resume`",
+                )
+            raise
+        except BaseException as exc:
+            with signals.ignored():
+                reason = (
+                    str(exc)
+                    if type(exc).__name__ == "NanLossError"
+                    else (f"{type(exc).__name__}: {exc}")
+                )
+                _end(record, run_dir, runfiles.STATUS_FAILED, reason)
+            raise
+        with signals.ignored():
+            _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
+    return TrainResult(run_dir, results)
+
+
+def _restore(
+    model: Any, run_dir: Path, console: Console, exp: Any, epochs: int
+) -> resume.EpochState | None:
+    """Load the newest loadable checkpoint of ``run_dir`` into ``model``."""
+    states = resume.candidates(run_dir)
+    if not states:
+        return None  # stopped before its first epoch ended: start again from epoch 1
+    for i, state in enumerate(states):
+        try:
+            for phase in phases(exp, epochs):
+                if phase.fine_tuning and state.epoch >= phase.epochs_from:
+                    apply_phase(model, phase)  # the checkpoint's optimizer has its variables
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(Path(run_dir) / state.checkpoint)
+        except Exception as exc:  # a torn or damaged file
+            console.print(
+                f"[yellow]warning:[/] checkpoint {state.checkpoint} cannot be loaded "
+                f"({type(exc).__name__}); "
+                + ("trying the one before" if i + 1 < len(states) else "none left"),
+                highlight=False,
+            )
+            continue
+        return state
+    raise DataError(
+        f"{run_dir}: no checkpoint can be loaded ({', '.join(s.checkpoint for s in states)}); "
+        "start a new run instead"
+    )
+
+
+def _end(record: Any, run_dir: Path, status: str, reason: str | None) -> None:
+    try:
+        record.finish(status, reason)
+    except OSError:
+        pass  # e.g. the disk is full: the reason cannot be written, the error still shows
+    metrics = run_dir / runfiles.METRICS
+    if metrics.exists():
+        from cnnrun.plots.curves import plot_curves
+
+        with contextlib.suppress(Exception):
+            plot_curves(metrics, run_dir / runfiles.CURVES, title=run_dir.name)

@@ -1,3 +1,0 @@
-from cnnrun.cli import main
-
-main()
