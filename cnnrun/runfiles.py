@@ -1,6 +1,6 @@
 """The run folder: its file names, and atomic writes of its files.
 
-This module is the single place where run-folder file names live (SPEC §4). It imports
+This module is the single place where run-folder file names live. It imports
 no TensorFlow, so commands that only read runs stay fast.
 """
 

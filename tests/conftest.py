@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,30 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 SHARED_DATA = Path(os.environ.get("CNNRUN_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def loaded_after(commands: list[list[str]], modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported after running the CLI commands.
+
+    Each command runs through Typer's ``CliRunner`` in that interpreter and must exit 0.
+    """
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from cnnrun.cli.app import app\n"
+        "r = CliRunner()\n"
+        f"for args in {commands!r}:\n"
+        "    res = r.invoke(app, args)\n"
+        "    assert res.exit_code == 0, (args, res.output)\n"
+        f"print([m for m in {modules!r} if m in sys.modules])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return ast.literal_eval(out.stdout.strip().splitlines()[-1])
+
 
 TINY = """\
 name: tiny

@@ -6,18 +6,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from cnnrun.checks.names import check_names
 from cnnrun.config.load import LoadedConfig, read_experiment
+from cnnrun.config.overrides import Override
 
 
-def load_experiment(path: str | Path, overrides: list[str] | None = None) -> LoadedConfig:
+def load_experiment(
+    path: str | Path, overrides: Sequence[Override | str] | None = None
+) -> LoadedConfig:
     """Read an experiment file (``extends:``, ``--set``), validate it and check its names.
 
     Args:
         path: The YAML file.
-        overrides: ``KEY=VALUE`` assignments (``--set``), applied in order.
+        overrides: ``KEY=VALUE`` texts (``--set``) or typed overrides, applied in order.
 
     Returns:
         The validated experiment with key locations.

@@ -69,7 +69,7 @@ def _check_name(loaded: LoadedConfig, path: str, name: str) -> None:
 def folder_of(loaded: LoadedConfig, key: str) -> Path | None:
     """The folder relative paths at ``key`` are read from: its file's, or None (``--set``)."""
     file, _ = loaded.locations.get(key, (loaded.source, None))
-    if file.startswith("--set"):
+    if file.startswith("--"):  # --set KEY=VALUE, --name NAME, ...: no file
         return None
     return Path(file).resolve().parent
 

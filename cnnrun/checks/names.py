@@ -17,14 +17,23 @@ from cnnrun.errors import ConfigError, did_you_mean
 def check_names(loaded: LoadedConfig) -> None:
     """Raise a located :class:`ConfigError` for the first unknown name or argument."""
     exp = loaded.experiment
-    cat = catalog.load()
     if exp.data.dataset not in DATASETS:
         raise unknown_name(
             loaded, "data.dataset", "data set", exp.data.dataset, DATASETS.names(), "datasets"
         )
     _check_task_data(loaded)
-
     check_model(loaded)  # layers, backbones, graph nodes or builder; fine_tune
+    _check_optimizer(loaded)
+    _check_loss(loaded)
+    _check_metrics(loaded)
+    _check_callbacks(loaded)
+    _check_monitors(loaded)
+
+
+def _check_optimizer(loaded: LoadedConfig) -> None:
+    """The optimizer exists and takes its arguments."""
+    exp = loaded.experiment
+    cat = catalog.load()
     opt = exp.optimizer.name.lower()
     if opt not in cat["optimizers"]:
         raise unknown_name(
@@ -37,6 +46,12 @@ def check_names(loaded: LoadedConfig) -> None:
         exp.optimizer.kwargs,
         cat["optimizers"][opt]["params"],
     )
+
+
+def _check_loss(loaded: LoadedConfig) -> None:
+    """The loss exists (Keras's or a task loss) and takes its arguments."""
+    exp = loaded.experiment
+    cat = catalog.load()
     own_losses = catalog.TASK_LOSSES
     if exp.loss.name not in cat["losses"] and exp.loss.name not in own_losses:
         raise unknown_name(
@@ -70,6 +85,12 @@ def check_names(loaded: LoadedConfig) -> None:
             loss_args,
             loss_classes[exp.loss.name]["params"],
         )
+
+
+def _check_metrics(loaded: LoadedConfig) -> None:
+    """Each metric exists and fits the task."""
+    exp = loaded.experiment
+    cat = catalog.load()
     own_metrics = catalog.TASK_METRICS
     for i, metric in enumerate(exp.metrics):
         if metric in own_metrics:
@@ -78,6 +99,12 @@ def check_names(loaded: LoadedConfig) -> None:
             raise unknown_name(
                 loaded, f"metrics[{i}]", "metric", metric, [*cat["metrics"], *own_metrics]
             )
+
+
+def _check_callbacks(loaded: LoadedConfig) -> None:
+    """Each callback exists and takes its arguments."""
+    exp = loaded.experiment
+    cat = catalog.load()
     for i, callback in enumerate(exp.callbacks):
         ((name, args),) = callback.items()
         if name not in cat["callbacks"]:
@@ -89,6 +116,11 @@ def check_names(loaded: LoadedConfig) -> None:
             args,
             cat["callbacks"][name]["params"],
         )
+
+
+def _check_monitors(loaded: LoadedConfig) -> None:
+    """What the checkpoint, callbacks and schedule watch is reported by training."""
+    exp = loaded.experiment
     # (quantity, its key path): what the checkpoint, callbacks and schedule watch.
     monitors = [(exp.monitor, "monitor")]
     for i, callback in enumerate(exp.callbacks):

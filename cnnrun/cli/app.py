@@ -1,4 +1,4 @@
-"""The ``cnnrun`` command line (SPEC §2). Commands are thin: they parse, call, and report.
+"""The ``cnnrun`` command line. Commands are thin: they parse, call, and report.
 
 TensorFlow is imported only inside the commands that build or train a model.
 """
@@ -82,7 +82,7 @@ ConfigArg = Annotated[
 ]
 
 
-def _load(config: Path, overrides: list[str]):  # noqa: ANN202 - LoadedConfig, lazily imported
+def _load(config: Path, overrides: list):  # noqa: ANN202 - LoadedConfig, lazily imported
     from cnnrun.checks import load_experiment
 
     return load_experiment(config, overrides)
@@ -125,19 +125,20 @@ def train(
     """Train an experiment; the last line printed is the run folder."""
     if config is not None and config.is_dir():
         resume, config = resume or config, None
-    overrides = list(set_ or [])
-    if synthetic:
-        from cnnrun.config.overrides import SYNTHETIC_DATA
+    from cnnrun.config.overrides import SYNTHETIC_DATA, Override
 
+    overrides: list[Override | str] = list(set_ or [])
+    if synthetic:
         overrides += list(SYNTHETIC_DATA)
-    for key, value in (("epochs", epochs), ("name", name), ("seed", seed)):
-        if value is not None:
-            overrides.append(f"{key}={json.dumps(value)}")
+    options = (("epochs", epochs), ("name", name), ("seed", seed))
+    overrides += [Override.option(key, value) for key, value in options if value is not None]
     from cnnrun.train.trainer import Terminated
 
     try:
         if resume is not None:
-            if config is not None or set(overrides) - {f"epochs={epochs}"}:
+            if config is not None or any(
+                not (isinstance(o, Override) and o.key == "epochs") for o in overrides
+            ):
                 _error("--resume continues a run as it was: only --epochs may change it")
                 raise typer.Exit(EXIT_CONFIG)
             from cnnrun.train.run_folder import resumable_config

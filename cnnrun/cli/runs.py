@@ -1,6 +1,6 @@
 """The `cnnrun compare` and `cnnrun show` commands (registered in `cnnrun.cli.app`).
 
-Both only read run folders: they import no TensorFlow and no Keras (SPEC §2), and
+Both only read run folders: they import no TensorFlow and no Keras, and
 matplotlib only when ``--plot`` is given.
 """
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from cnnrun.config.overrides import apply_overrides, deep_merge
+from cnnrun.config.overrides import Override, apply_overrides, as_overrides, deep_merge
 from cnnrun.config.schema import MODEL_FORMS, Experiment
 from cnnrun.config.yaml_io import Location, document_line, load_yaml_file
 from cnnrun.errors import ConfigError, did_you_mean
@@ -116,7 +117,9 @@ def read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, d
     return deep_merge(base, data), {**base_locations, **locations}
 
 
-def read_experiment(path: str | Path, overrides: list[str] | None = None) -> LoadedConfig:
+def read_experiment(
+    path: str | Path, overrides: Sequence[Override | str] | None = None
+) -> LoadedConfig:
     """Read, merge, override and validate an experiment file against the schema.
 
     Names (layers, optimizers, data sets, ...) are checked by
@@ -124,7 +127,8 @@ def read_experiment(path: str | Path, overrides: list[str] | None = None) -> Loa
 
     Args:
         path: The YAML file.
-        overrides: ``KEY=VALUE`` assignments (``--set``), applied in order.
+        overrides: ``KEY=VALUE`` assignments (``--set``) or typed :class:`Override`
+            values (``--epochs``), applied in order.
 
     Returns:
         The validated experiment with key locations.
@@ -136,11 +140,11 @@ def read_experiment(path: str | Path, overrides: list[str] | None = None) -> Loa
     if path.is_dir():
         raise ConfigError("expected an experiment file, received a folder", file=str(path))
     data, locations = read_with_extends(path)
-    data = apply_overrides(data, overrides or [])
-    for item in overrides or []:
-        key = item.partition("=")[0].strip()
-        drop_locations_under(locations, key)  # the file's lines below it are stale
-        locations[key] = (f"--set {item}", None)
+    typed = as_overrides(overrides or [])
+    data = apply_overrides(data, typed)
+    for item in typed:
+        drop_locations_under(locations, item.key)  # the file's lines below it are stale
+        locations[item.key] = (item.source, None)
     return LoadedConfig(validate(data, locations, str(path)), str(path), locations)
 
 

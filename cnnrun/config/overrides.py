@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cnnrun.config.yaml_io import parse_scalar
@@ -116,14 +118,27 @@ def _join(parts: list[str | int]) -> str:
     return out
 
 
-def apply_overrides(data: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
-    """Apply ``KEY=VALUE`` assignments (values parsed as YAML) to a copy of ``data``.
+@dataclass(frozen=True)
+class Override:
+    """One key set from the command line, its value already typed.
 
-    Raises:
-        ConfigError: On an assignment without ``=`` or with a bad path.
+    Attributes:
+        key: Dotted key path with list indices (``model.layers[2].Dropout``).
+        value: The value (``--set`` text is parsed as YAML once, by :meth:`parse`).
+        source: How the user wrote it, where errors point (``--set epochs=3``, ``--seed 7``).
     """
-    data = copy.deepcopy(data)
-    for item in assignments:
+
+    key: str
+    value: Any
+    source: str
+
+    @classmethod
+    def parse(cls, item: str) -> Override:
+        """Parse ``KEY=VALUE`` (``--set``); the value is YAML.
+
+        Raises:
+            ConfigError: On an assignment without ``=`` or a value that is not YAML.
+        """
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(
@@ -137,7 +152,28 @@ def apply_overrides(data: dict[str, Any], assignments: list[str]) -> dict[str, A
         except ConfigError as exc:
             exc.file, exc.line, exc.path = f"--set {item}", None, key.strip()
             raise
-        set_path(data, key.strip(), value)
+        return cls(key.strip(), value, f"--set {item}")
+
+    @classmethod
+    def option(cls, key: str, value: Any) -> Override:
+        """A key set by its own option (``--epochs 3`` sets ``epochs``), value as given."""
+        return cls(key, value, f"--{key} {value}")
+
+
+def as_overrides(items: Sequence[Override | str]) -> list[Override]:
+    """``--set`` texts parsed, typed overrides kept as they are."""
+    return [item if isinstance(item, Override) else Override.parse(item) for item in items]
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[Override | str]) -> dict[str, Any]:
+    """Apply overrides (typed, or ``KEY=VALUE`` text parsed as YAML) to a copy of ``data``.
+
+    Raises:
+        ConfigError: On an assignment without ``=`` or with a bad path.
+    """
+    data = copy.deepcopy(data)
+    for item in as_overrides(overrides):
+        set_path(data, item.key, item.value)
     return data
 
 

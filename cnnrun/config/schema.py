@@ -1,4 +1,4 @@
-"""The experiment file (SPEC §3) as typed models: every key, its type, default and meaning.
+"""The experiment file as typed models: every key, its type, default and meaning.
 
 This is the one place defaults live. Structure and types are checked here by pydantic;
 names that refer to registries (layers, optimizers, data sets, ...) are checked against

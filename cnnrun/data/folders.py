@@ -1,4 +1,4 @@
-"""Folder data sets for segmentation and keypoints (SPEC §5), read into NumPy arrays.
+"""Folder data sets for segmentation and keypoints (chapter §7.2, §7.3) as NumPy arrays.
 
 Two layouts, as their authors distribute them:
 

@@ -1,4 +1,4 @@
-"""The built-in data sets (SPEC §5), as NumPy arrays. No TensorFlow is imported here."""
+"""The built-in data sets as NumPy arrays. No TensorFlow is imported here."""
 
 from __future__ import annotations
 

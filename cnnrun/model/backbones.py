@@ -1,4 +1,4 @@
-"""``keras.applications`` networks as layers of an experiment (SPEC §3, the chapter's §6).
+"""``keras.applications`` networks as layers of an experiment (the chapter's §6).
 
 A layer whose name is a ``keras.applications`` network (``ResNet50V2``, ``VGG19``, ...)
 is a backbone::

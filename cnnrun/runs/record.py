@@ -1,7 +1,7 @@
 """Read run folders tolerantly, for `cnnrun compare` and `cnnrun show`.
 
 Nothing here raises for a broken run folder: `load_run` records what it could read, a
-status and one warning per problem. The module imports no TensorFlow (SPEC §2) and only
+status and one warning per problem. The module imports no TensorFlow and only
 the standard library plus PyYAML, so reading hundreds of runs takes a fraction of a second.
 
 Statuses are those of ``run.json`` (``running``, ``completed``, ``failed``,

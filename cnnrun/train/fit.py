@@ -53,17 +53,39 @@ def fit_and_evaluate(
     Raises:
         NanLossError: When the loss is not finite at the end of an epoch.
     """
+    one_hot = output_classes(model) if exp.loss.name == "categorical_crossentropy" else None
+    logger, checkpointer = _fit(model, exp, splits, epochs, ctx, one_hot)
+    t0 = time.perf_counter()
+    test_ds = dataset(splits.x_test, splits.y_test, exp.data.batch_size, one_hot=one_hot)
+    if ctx.distributed:
+        test_ds = shard_by_data(test_ds)
+    test = model.evaluate(test_ds, return_dict=True, verbose=0, callbacks=[cb.StopCheck()])
+    results = _results(exp, ctx, test, logger, checkpointer, time.perf_counter() - t0, splits)
+    runfiles.write_json(ctx.run_dir / runfiles.RESULTS, results)
+    try:
+        write_predictions(model, exp, splits, ctx.run_dir)
+    except Exception as exc:  # a picture must not fail a trained run
+        ctx.console.print(
+            f"[yellow]warning:[/] prediction pictures not written ({type(exc).__name__}: {exc})",
+            highlight=False,
+        )
+    return results
+
+
+def _fit(
+    model: Any, exp: Experiment, splits: Splits, epochs: int, ctx: FitContext, one_hot: int | None
+) -> tuple[cb.EpochLogger, cb.Checkpointer]:
+    """Run ``model.fit`` once per phase with the run's callbacks; return the logger and best."""
     bs = exp.data.batch_size
     first = ctx.start.epoch if ctx.start else 0
-    one_hot = output_classes(model) if exp.loss.name == "categorical_crossentropy" else None
     augment = make_augment(exp, splits.class_names if exp.task == "keypoints" else None)
 
-    def stream(start: int, end: int) -> tuple[Any, int]:
-        ds, steps = training_stream(
+    def stream(start: int, end: int) -> Any:
+        ds, _ = training_stream(
             splits.x_train, splits.y_train, bs, first_epoch=start, epochs=end,
             seed=exp.seed, shuffle=exp.data.shuffle, one_hot=one_hot, augment=augment,
         )  # fmt: skip
-        return (shard_by_data(ds) if ctx.distributed else ds), steps
+        return shard_by_data(ds) if ctx.distributed else ds
 
     steps = -(-len(splits.x_train) // bs)
     val_ds = None
@@ -96,9 +118,8 @@ def fit_and_evaluate(
             continue
         if phase.fine_tuning and first <= phase.epochs_from:
             apply_phase(model, phase)  # (a run resumed inside this phase has it already)
-        train_ds, _ = stream(start, phase.epochs_to)
         model.fit(
-            train_ds,
+            stream(start, phase.epochs_to),
             validation_data=val_ds,
             epochs=phase.epochs_to,
             initial_epoch=start,
@@ -117,12 +138,19 @@ def fit_and_evaluate(
             f"nan: the loss is not a number after epoch {guard.nan_epoch}; "
             + (f"the last good checkpoint is epoch {good}" if good else "no epoch was good")
         )
-    t0 = time.perf_counter()
-    test_ds = dataset(splits.x_test, splits.y_test, bs, one_hot=one_hot)
-    if ctx.distributed:
-        test_ds = shard_by_data(test_ds)
-    test = model.evaluate(test_ds, return_dict=True, verbose=0, callbacks=[cb.StopCheck()])
-    eval_s = time.perf_counter() - t0
+    return logger, checkpointer
+
+
+def _results(
+    exp: Experiment,
+    ctx: FitContext,
+    test: dict[str, Any],
+    logger: cb.EpochLogger,
+    checkpointer: cb.Checkpointer,
+    eval_s: float,
+    splits: Splits,
+) -> dict[str, Any]:
+    """The content of ``results.json``: test figures, best epoch, sizes, speed, expectations."""
     train_time = sum(logger.train_seconds)
     samples_per_s = (
         round(len(splits.x_train) * len(logger.train_seconds) / train_time, 1)
@@ -147,12 +175,4 @@ def fit_and_evaluate(
     }
     if exp.expect:
         results["expect"] = expect.check(exp.expect, results, ctx.smoke)
-    runfiles.write_json(ctx.run_dir / runfiles.RESULTS, results)
-    try:
-        write_predictions(model, exp, splits, ctx.run_dir)
-    except Exception as exc:  # a picture must not fail a trained run
-        ctx.console.print(
-            f"[yellow]warning:[/] prediction pictures not written ({type(exc).__name__}: {exc})",
-            highlight=False,
-        )
     return results

@@ -1,4 +1,4 @@
-"""Creating a run folder and keeping its ``run.json`` true (SPEC §4)."""
+"""Creating a run folder and keeping its ``run.json`` true."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ class TrainResult:
 
 
 def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> TrainResult:
-    """Train the experiment and write its run folder (SPEC §4), or continue a stopped run.
+    """Train the experiment and write its run folder, or continue a stopped run.
 
     The model is built and the data loaded before a run folder is created, so a bad config
     or missing data leaves nothing behind.
@@ -75,19 +75,9 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
 
 
 def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any) -> TrainResult:
-    keras = import_keras()
     exp = loaded.experiment
-    keras.utils.set_random_seed(exp.seed)
-    with dist.strategy.scope():
-        model = build_model(exp, loaded)
-        info = describe(model)
-        precision = resolve_precision(exp.precision, exp.data.batch_size, info["flops_per_example"])
-        if precision.policy != "float32":
-            keras.utils.set_random_seed(exp.seed)
-            model = build_model(exp, loaded, precision.policy)
-        compile_model(model, exp, loaded)
+    model, info, precision, base_lr = _build(loaded, dist)
     check_augment(loaded)  # before any data is loaded
-    base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     smoke = options.smoke
     if options.resume_dir:  # a resumed run keeps the smoke setting it started with
         smoke = bool(run_folder.read_record(options.resume_dir).get("smoke"))
@@ -104,25 +94,86 @@ def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: 
             f"(data.skip_bad_images), e.g. {splits.skipped[0][0]}: {splits.skipped[0][1]}",
             highlight=False,
         )
+    run_dir, record = _open_run_folder(loaded, options, info, precision, splits, smoke, start)
+    console.print(_start_line(exp, info, precision, splits, dist, start, run_dir))
+    from cnnrun.train.fit import FitContext, fit_and_evaluate
 
+    ctx = FitContext(run_dir, record, info, console, base_lr, start, smoke, dist.replicas > 1)
+    with signals.stop_signals():
+        try:
+            results = fit_and_evaluate(model, exp, splits, epochs, ctx)
+        except BaseException as exc:
+            with signals.ignored():
+                _end(record, run_dir, *_ending(exc))
+            raise
+        with signals.ignored():
+            _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
+    return TrainResult(run_dir, results)
+
+
+def _build(loaded: LoadedConfig, dist: Any) -> tuple[Any, dict[str, Any], Any, float]:
+    """The compiled model, its description, the precision chosen and the base learning rate.
+
+    The model is built once in float32 to count its FLOPs (which the precision choice
+    needs), and again under a mixed policy when that is chosen, from the same seed.
+    """
+    keras = import_keras()
+    exp = loaded.experiment
+    keras.utils.set_random_seed(exp.seed)
+    with dist.strategy.scope():
+        model = build_model(exp, loaded)
+        info = describe(model)
+        precision = resolve_precision(exp.precision, exp.data.batch_size, info["flops_per_example"])
+        if precision.policy != "float32":
+            keras.utils.set_random_seed(exp.seed)
+            model = build_model(exp, loaded, precision.policy)
+        compile_model(model, exp, loaded)
+    base_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    return model, info, precision, base_lr
+
+
+def _open_run_folder(
+    loaded: LoadedConfig,
+    options: TrainOptions,
+    info: dict[str, Any],
+    precision: Any,
+    splits: Any,
+    smoke: bool,
+    start: resume.EpochState | None,
+) -> tuple[Path, run_folder.RunJournal]:
+    """Create the run folder (or reopen the resumed one) and write its first files."""
+    exp = loaded.experiment
     if options.resume_dir:
         run_dir = Path(options.resume_dir)
         record = run_folder.RunJournal.resume(run_dir, from_epoch=start.epoch if start else 0)
         runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
-    else:
-        run_dir = run_folder.create(options.runs_dir, exp.name)
-        runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
-        runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
-        if splits.class_names and exp.task != "keypoints":
-            runfiles.atomic_write_text(
-                run_dir / runfiles.CLASS_NAMES, json.dumps(list(splits.class_names)) + "\n"
-            )
-        record = run_folder.RunJournal.start(
-            run_dir, name=exp.name, task=exp.task, dataset=exp.data.dataset, seed=exp.seed,
-            smoke=smoke, config_file=loaded.source,
-            precision={"policy": precision.policy, "reason": precision.reason},
-        )  # fmt: skip
-    console.print(
+        return run_dir, record
+    run_dir = run_folder.create(options.runs_dir, exp.name)
+    runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
+    runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
+    if splits.class_names and exp.task != "keypoints":
+        runfiles.atomic_write_text(
+            run_dir / runfiles.CLASS_NAMES, json.dumps(list(splits.class_names)) + "\n"
+        )
+    record = run_folder.RunJournal.start(
+        run_dir, name=exp.name, task=exp.task, dataset=exp.data.dataset, seed=exp.seed,
+        smoke=smoke, config_file=loaded.source,
+        precision={"policy": precision.policy, "reason": precision.reason},
+    )  # fmt: skip
+    return run_dir, record
+
+
+def _start_line(
+    exp: Any,
+    info: dict[str, Any],
+    precision: Any,
+    splits: Any,
+    dist: Any,
+    start: resume.EpochState | None,
+    run_dir: Path,
+) -> str:
+    """The line printed before the first epoch: sizes, precision, devices, run folder."""
+    return (
         f"[bold]{exp.name}[/]: {info['params']['total']:,} parameters; "
         f"{len(splits.x_train):,} training / "
         f"{0 if splits.x_val is None else len(splits.x_val):,} validation / "
@@ -137,42 +188,20 @@ def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: 
         + str(run_dir)
         + ("" if dist.is_chief else " (a throwaway copy: the chief writes the run)")
     )
-    from cnnrun.train.fit import FitContext, fit_and_evaluate
 
-    ctx = FitContext(run_dir, record, info, console, base_lr, start, smoke, dist.replicas > 1)
-    with signals.stop_signals():
-        try:
-            results = fit_and_evaluate(model, exp, splits, epochs, ctx)
-        except KeyboardInterrupt:
-            with signals.ignored():
-                _end(
-                    record,
-                    run_dir,
-                    runfiles.STATUS_INTERRUPTED,
-                    "interrupted by the user (Ctrl-C); resume with `cnnrun train --resume`",
-                )
-            raise
-        except Terminated:
-            with signals.ignored():
-                _end(
-                    record,
-                    run_dir,
-                    runfiles.STATUS_KILLED,
-                    "stopped by SIGTERM; resume with `cnnrun train --resume`",
-                )
-            raise
-        except BaseException as exc:
-            with signals.ignored():
-                reason = (
-                    str(exc)
-                    if type(exc).__name__ == "NanLossError"
-                    else (f"{type(exc).__name__}: {exc}")
-                )
-                _end(record, run_dir, runfiles.STATUS_FAILED, reason)
-            raise
-        with signals.ignored():
-            _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
-    return TrainResult(run_dir, results)
+
+def _ending(exc: BaseException) -> tuple[str, str]:
+    """The status and reason ``run.json`` records for a run that stopped with ``exc``."""
+    if isinstance(exc, KeyboardInterrupt):
+        return (
+            runfiles.STATUS_INTERRUPTED,
+            "interrupted by the user (Ctrl-C); resume with `cnnrun train --resume`",
+        )
+    if isinstance(exc, Terminated):
+        return runfiles.STATUS_KILLED, "stopped by SIGTERM; resume with `cnnrun train --resume`"
+    if type(exc).__name__ == "NanLossError":
+        return runfiles.STATUS_FAILED, str(exc)
+    return runfiles.STATUS_FAILED, f"{type(exc).__name__}: {exc}"
 
 
 def _restore(

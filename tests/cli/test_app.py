@@ -1,10 +1,7 @@
-import ast
 import json
-import subprocess
-import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, loaded_after
 from typer.testing import CliRunner
 
 from cnnrun.cli.app import app
@@ -194,26 +191,11 @@ def test_data_import_copies_into_the_cache(tmp_path, monkeypatch):
     assert _run("data", "import", src).exit_code == 1  # never overwrites
 
 
-def _loaded_after(commands: list[list[str]], modules: tuple[str, ...]) -> list[str]:
-    """Which of ``modules`` a fresh interpreter has imported after running ``commands``."""
-    code = (
-        "import sys\n"
-        "from typer.testing import CliRunner\n"
-        "from cnnrun.cli.app import app\n"
-        "r = CliRunner()\n"
-        f"for args in {commands!r}:\n"
-        "    assert r.invoke(app, args).exit_code == 0, args\n"
-        f"print([m for m in {modules!r} if m in sys.modules])\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return ast.literal_eval(out.stdout.strip())
-
-
 def test_help_list_and_validate_import_no_tensorflow():
     cfg = str(REPO / "configs" / "fashion_bn.yaml")
     commands = [["validate", cfg], ["list", "layers"], ["--help"]]
-    assert _loaded_after(commands, ("tensorflow", "keras")) == []
+    assert loaded_after(commands, ("tensorflow", "keras")) == []
 
 
 def test_help_and_list_import_no_numpy():
-    assert _loaded_after([["--help"], ["list", "layers"]], ("numpy",)) == []
+    assert loaded_after([["--help"], ["list", "layers"]], ("numpy",)) == []

@@ -60,7 +60,7 @@ def _status(run):
     return json.loads((run / runfiles.RUN).read_text())
 
 
-def _wait_for_rows(runs: Path, n: int, proc, timeout=120.0) -> Path:
+def _wait_for_rows(runs: Path, n: int, proc, timeout=300.0) -> Path:
     end = time.time() + timeout
     while time.time() < end:
         assert proc.poll() is None, "training ended before it could be stopped"
@@ -125,7 +125,7 @@ def test_ctrl_c_and_sigterm_are_recorded_and_resumable(kt, tmp_path, sig, code, 
     proc.send_signal(sig)
     time.sleep(0.05)
     proc.send_signal(sig)  # a second one does no harm
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=300)  # a loaded machine needs minutes
     assert proc.returncode == code, err[-2000:]
     record = _status(run)
     assert record["status"] == status and "resume" in record["reason"], (record, err[-2000:])

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import loaded_after
 from typer.testing import CliRunner
 
 from cnnrun.checks import load_experiment
@@ -23,7 +21,6 @@ from cnnrun.model.builders import (
 )
 
 runner = CliRunner()
-REPO = Path(__file__).resolve().parents[1]
 
 USER_FILE = """\
 from cnnrun.model.builders import register_builder
@@ -230,15 +227,6 @@ def test_loading_a_file_twice_registers_once(tmp_path):
 
 
 def test_listing_builders_needs_no_tensorflow():
-    code = textwrap.dedent(
-        """
-        import sys
-        from typer.testing import CliRunner
-        from cnnrun.cli.app import app
-        out = CliRunner().invoke(app, ["list", "builders"]).output
-        assert "small_resnet" in out and "unet_xception" in out, out
-        assert "tensorflow" not in sys.modules and "keras" not in sys.modules
-        """
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+    out = CliRunner().invoke(app, ["list", "builders"]).output
+    assert "small_resnet" in out and "unet_xception" in out, out
+    assert loaded_after([["list", "builders"]], ("tensorflow", "keras")) == []
