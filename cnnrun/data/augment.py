@@ -356,50 +356,21 @@ def augment_batch(
             pipeline with a ``Resize``).
     """
     import_imgaug()
-    from imgaug.augmentables.kps import Keypoint, KeypointsOnImage
-    from imgaug.augmentables.segmaps import SegmentationMapsOnImage
-
     images = np.asarray(images)
     if images.ndim != 4:
         raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
-    n, h, w = images.shape[:3]
     if seed is not None:
         aug = aug.deepcopy()
         aug.seed_(int(seed))
     batch: dict[str, Any] = {"images": images}
     if masks is not None:
         masks = np.asarray(masks)
-        if masks.shape[:3] != (n, h, w):
-            raise ValueError(f"masks {masks.shape} do not match images {images.shape}")
-        shift = 1 if mask_fill is not None else 0
-        arr = masks.astype(np.int32) + shift
-        batch["segmentation_maps"] = [
-            SegmentationMapsOnImage(m, shape=images.shape[1:]) for m in arr
-        ]
+        batch["segmentation_maps"] = _segmaps_in(images, masks, mask_fill)
     if keypoints is not None:
         keypoints = np.asarray(keypoints, dtype=np.float32)
-        if keypoints.ndim != 3 or keypoints.shape[0] != n or keypoints.shape[2] < 2:
-            raise ValueError(f"keypoints must be (N, J, 3), got shape {keypoints.shape}")
-        probe = _probe(h, w)
-        batch["keypoints"] = [
-            KeypointsOnImage(
-                [Keypoint(float(x) * w, float(y) * h) for x, y in kp[:, :2]]
-                + [Keypoint(x, y) for x, y in probe],
-                shape=images.shape[1:],
-            )
-            for kp in keypoints
-        ]
+        batch["keypoints"] = _keypoints_in(images, keypoints)
     result = aug.augment(**batch, return_batch=True)
-    out_images = result.images_aug
-    shapes = {tuple(np.shape(im)) for im in out_images}
-    if len(shapes) != 1:
-        raise ValueError(
-            f"the augmented images have different sizes {sorted(shapes)[:4]}: end the "
-            "augmenters with a Resize to the model's input size"
-        )
-    out_images = (
-        np.stack(list(out_images)) if not isinstance(out_images, np.ndarray) else out_images
-    )
+    out_images = _same_size(result.images_aug)
     out_masks = None
     if masks is not None:
         arrs = np.stack([s.get_arr() for s in result.segmentation_maps_aug])
@@ -408,25 +379,76 @@ def augment_batch(
         out_masks = arrs.astype(masks.dtype)
     out_kp = None
     if keypoints is not None:
-        oh, ow = out_images.shape[1:3]
-        joints = keypoints.shape[1]
-        out_kp = np.zeros_like(keypoints)
-        for i, kpsoi in enumerate(result.keypoints_aug):
-            xy = kpsoi.to_xy_array()
-            pts, probe_xy = xy[:joints], xy[joints:]
-            visible = keypoints[i, :, 2] > 0
-            inside = (pts[:, 0] >= 0) & (pts[:, 0] <= ow) & (pts[:, 1] >= 0) & (pts[:, 1] <= oh)
-            visible &= inside & np.isfinite(pts).all(axis=1)
-            row = np.zeros((joints, keypoints.shape[2]), np.float32)
-            row[:, 0] = np.where(visible, pts[:, 0] / ow, 0.0)
-            row[:, 1] = np.where(visible, pts[:, 1] / oh, 0.0)
-            if keypoints.shape[2] > 2:
-                row[:, 2] = visible
-            if flip_pairs and _mirrored(probe_xy):
-                for a, b in flip_pairs:
-                    row[[a, b]] = row[[b, a]]
-            out_kp[i] = row
+        out_kp = _keypoints_out(result.keypoints_aug, keypoints, out_images.shape[1:3], flip_pairs)
     return out_images, out_masks, out_kp
+
+
+def _segmaps_in(images: np.ndarray, masks: np.ndarray, mask_fill: int | None) -> list[Any]:
+    """Masks as imgaug segmentation maps; shifted by one when pixels from outside get a fill."""
+    from imgaug.augmentables.segmaps import SegmentationMapsOnImage
+
+    if masks.shape[:3] != images.shape[:3]:
+        raise ValueError(f"masks {masks.shape} do not match images {images.shape}")
+    shift = 1 if mask_fill is not None else 0
+    arr = masks.astype(np.int32) + shift
+    return [SegmentationMapsOnImage(m, shape=images.shape[1:]) for m in arr]
+
+
+def _keypoints_in(images: np.ndarray, keypoints: np.ndarray) -> list[Any]:
+    """Joints in pixels, followed by the probe points that reveal a mirror."""
+    from imgaug.augmentables.kps import Keypoint, KeypointsOnImage
+
+    n, h, w = images.shape[:3]
+    if keypoints.ndim != 3 or keypoints.shape[0] != n or keypoints.shape[2] < 2:
+        raise ValueError(f"keypoints must be (N, J, 3), got shape {keypoints.shape}")
+    probe = _probe(h, w)
+    return [
+        KeypointsOnImage(
+            [Keypoint(float(x) * w, float(y) * h) for x, y in kp[:, :2]]
+            + [Keypoint(x, y) for x, y in probe],
+            shape=images.shape[1:],
+        )
+        for kp in keypoints
+    ]
+
+
+def _same_size(images: Any) -> np.ndarray:
+    """The augmented images as one array; they must all have one size."""
+    shapes = {tuple(np.shape(im)) for im in images}
+    if len(shapes) != 1:
+        raise ValueError(
+            f"the augmented images have different sizes {sorted(shapes)[:4]}: end the "
+            "augmenters with a Resize to the model's input size"
+        )
+    return np.stack(list(images)) if not isinstance(images, np.ndarray) else images
+
+
+def _keypoints_out(
+    augmented: list[Any],
+    keypoints: np.ndarray,
+    size: tuple[int, int],
+    flip_pairs: Sequence[tuple[int, int]] | None,
+) -> np.ndarray:
+    """Augmented joints as fractions of the new image; lost ones (0, 0, 0); mirrors swapped."""
+    oh, ow = size
+    joints = keypoints.shape[1]
+    out = np.zeros_like(keypoints)
+    for i, kpsoi in enumerate(augmented):
+        xy = kpsoi.to_xy_array()
+        pts, probe_xy = xy[:joints], xy[joints:]
+        visible = keypoints[i, :, 2] > 0
+        inside = (pts[:, 0] >= 0) & (pts[:, 0] <= ow) & (pts[:, 1] >= 0) & (pts[:, 1] <= oh)
+        visible &= inside & np.isfinite(pts).all(axis=1)
+        row = np.zeros((joints, keypoints.shape[2]), np.float32)
+        row[:, 0] = np.where(visible, pts[:, 0] / ow, 0.0)
+        row[:, 1] = np.where(visible, pts[:, 1] / oh, 0.0)
+        if keypoints.shape[2] > 2:
+            row[:, 2] = visible
+        if flip_pairs and _mirrored(probe_xy):
+            for a, b in flip_pairs:
+                row[[a, b]] = row[[b, a]]
+        out[i] = row
+    return out
 
 
 def describe(aug: Any) -> str:
