@@ -135,6 +135,11 @@ def load_builder_file(path: str | Path) -> list[str]:
     return names
 
 
+def loaded_files() -> list[Path]:
+    """The builder files loaded in this process (``model.file``, ``--builders``), in order."""
+    return list(_LOADED_FILES)
+
+
 def source_file(name: str) -> Path | None:
     """The user file that registered builder ``name`` (None for cnnrun's own)."""
     return _SOURCES.get(name)

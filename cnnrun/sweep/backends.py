@@ -20,10 +20,11 @@ from cnnrun.errors import ConfigError, DataError, print_error
 from cnnrun.signals import Terminated, stop_signals
 from cnnrun.sweep.plan import (
     PENDING,
+    SweepPlan,
+    Trial,
     one_line,
     read_plan,
     refresh,
-    trial_overrides,
     write_plan,
 )
 
@@ -42,16 +43,16 @@ SweepTerminated = Terminated  # SIGTERM stopped the sweep (cnnrun.signals)
 class Todo:
     """A trial to run: from scratch, or resumed in ``resume_dir``."""
 
-    trial: dict[str, Any]
+    trial: Trial
     resume_dir: Path | None
 
 
-def todo_list(sweep_dir: Path, plan: dict[str, Any], retry_failed: bool) -> list[Todo]:
+def todo_list(sweep_dir: Path, plan: SweepPlan, retry_failed: bool) -> list[Todo]:
     """The trials still to run; completed ones (and failed ones, unless retried) skipped."""
     todo = []
-    for trial in plan["trials"]:
+    for trial in plan.trials:
         run_dir = refresh(sweep_dir, trial)
-        status = trial["status"]
+        status = trial.status
         if status == runfiles.STATUS_COMPLETED:
             continue
         if status == runfiles.STATUS_FAILED and not retry_failed:
@@ -66,7 +67,7 @@ def todo_list(sweep_dir: Path, plan: dict[str, Any], retry_failed: bool) -> list
 
 
 def run_trial_in_process(
-    sweep_dir: Path, plan: dict[str, Any], todo: Todo, out: Console
+    sweep_dir: Path, plan: SweepPlan, todo: Todo, out: Console
 ) -> dict[str, Any]:
     """Train one trial here (the trainer, TensorFlow imported once per process).
 
@@ -85,33 +86,32 @@ def run_trial_in_process(
     from cnnrun.train.trainer import TrainOptions, train
 
     import_keras().backend.clear_session()  # each trial as in a fresh process
-    options = TrainOptions(runs_dir=Path(sweep_dir), smoke=bool(plan["smoke"]))
+    options = TrainOptions(runs_dir=Path(sweep_dir), smoke=bool(plan.smoke))
     if todo.resume_dir is not None:
         loaded = load_experiment(resumable_config(todo.resume_dir), [])
         options.resume_dir = todo.resume_dir
     else:
-        loaded = load_experiment(plan["config"], trial_overrides(plan, todo.trial))
+        loaded = load_experiment(plan.config, plan.trial_overrides(todo.trial))
     return train(loaded, options, out).results
 
 
-def _header(plan: dict[str, Any], todo: Todo, out: Console) -> None:
+def _header(plan: SweepPlan, todo: Todo, out: Console) -> None:
     trial = todo.trial
-    n = len(plan["trials"])
-    what = " ".join(trial["set"]) or "(no overrides)"
+    n = len(plan.trials)
+    what = " ".join(trial.set) or "(no overrides)"
     verb = f"resuming {todo.resume_dir.name}" if todo.resume_dir else "starting"
     out.print(
-        Text.assemble((f"── trial {trial['id']}/{n}", "bold"), f" {what}: {verb}"),
+        Text.assemble((f"── trial {trial.id}/{n}", "bold"), f" {what}: {verb}"),
         soft_wrap=True,
     )
 
 
-def run_sequential(sweep_dir: Path, plan: dict[str, Any], todos: list[Todo], out: Console) -> None:
+def run_sequential(sweep_dir: Path, plan: SweepPlan, todos: list[Todo], out: Console) -> None:
     """Run the trials one after another in this process, saving the plan after each."""
     for todo in todos:
         trial = todo.trial
         _header(plan, todo, out)
-        trial.update(status=runfiles.STATUS_RUNNING, reason=None)
-        trial["attempts"] = trial.get("attempts", 0) + 1
+        trial.start()
         write_plan(sweep_dir, plan)
         try:
             run_trial_in_process(sweep_dir, plan, todo, out)
@@ -119,19 +119,19 @@ def run_sequential(sweep_dir: Path, plan: dict[str, Any], todos: list[Todo], out
             refresh(sweep_dir, trial)
             missing_data = isinstance(exc, DataError) and todo.resume_dir is None
             # Missing data stops the sweep before the trial's run folder: it stays pending.
-            trial.update(status=PENDING if missing_data else runfiles.STATUS_FAILED)
-            trial["reason"] = one_line(exc)
+            trial.status = PENDING if missing_data else runfiles.STATUS_FAILED
+            trial.reason = one_line(exc)
             write_plan(sweep_dir, plan)
             if missing_data:
                 raise  # every trial would fail alike
-            print_error(f"trial {trial['id']}: {one_line(exc)}")
+            print_error(f"trial {trial.id}: {one_line(exc)}")
             continue
         except Exception as exc:  # the run recorded it as failed (NaN, out of memory...)
             refresh(sweep_dir, trial)
-            trial["reason"] = trial.get("reason") or f"{type(exc).__name__}: {exc}"
-            trial["status"] = runfiles.STATUS_FAILED
+            trial.reason = trial.reason or f"{type(exc).__name__}: {exc}"
+            trial.status = runfiles.STATUS_FAILED
             write_plan(sweep_dir, plan)
-            print_error(f"trial {trial['id']} failed: {trial['reason']}")
+            print_error(f"trial {trial.id} failed: {trial.reason}")
             continue
         except BaseException:  # Ctrl-C or SIGTERM: the run recorded how it stopped
             refresh(sweep_dir, trial)
@@ -141,16 +141,17 @@ def run_sequential(sweep_dir: Path, plan: dict[str, Any], todos: list[Todo], out
         write_plan(sweep_dir, plan)
 
 
-def _child_command(plan: dict[str, Any], todo: Todo, sweep_dir: Path) -> list[str]:
+def _child_command(plan: SweepPlan, todo: Todo, sweep_dir: Path) -> list[str]:
     cmd = [sys.executable, "-m", "cnnrun"]
-    for builder in plan.get("builders") or []:
+    for builder in plan.builders or []:
         cmd += ["--builders", builder]
     if todo.resume_dir is not None:
         return [*cmd, "train", "--resume", str(Path(todo.resume_dir).resolve())]
-    cmd += ["train", plan["config"], "--runs-dir", str(Path(sweep_dir).resolve())]
-    for item in trial_overrides(plan, todo.trial):
+    cmd += ["train", plan.config, "--runs-dir", str(Path(sweep_dir).resolve())]
+    for item in [*plan.overrides, *todo.trial.set]:  # a child process reads them as text
         cmd += ["--set", item]
-    return [*cmd, "--smoke"] if plan["smoke"] else cmd
+    cmd += ["--name", todo.trial.name]
+    return [*cmd, "--smoke"] if plan.smoke else cmd
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -162,7 +163,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 
 def run_parallel(
-    sweep_dir: Path, plan: dict[str, Any], todos: list[Todo], parallel: int, out: Console
+    sweep_dir: Path, plan: SweepPlan, todos: list[Todo], parallel: int, out: Console
 ) -> None:
     """Run the trials as ``cnnrun train`` subprocesses, ``parallel`` at a time.
 
@@ -181,16 +182,15 @@ def run_parallel(
                     todo = queue.pop(0)
                     trial = todo.trial
                     _header(plan, todo, out)
-                    trial.update(status=runfiles.STATUS_RUNNING, reason=None)
-                    trial["attempts"] = trial.get("attempts", 0) + 1
+                    trial.start()
                     write_plan(sweep_dir, plan)
-                    log = open(Path(sweep_dir) / f"{trial['name']}.log", "a", encoding="utf-8")
+                    log = open(Path(sweep_dir) / f"{trial.name}.log", "a", encoding="utf-8")
                     proc = subprocess.Popen(
                         _child_command(plan, todo, sweep_dir),
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL,
-                        cwd=plan.get("cwd") or None,
+                        cwd=plan.cwd or None,
                         env=env,
                         preexec_fn=preexec,
                     )
@@ -214,21 +214,19 @@ def run_parallel(
 
 
 def _finish_child(
-    sweep_dir: Path, plan: dict[str, Any], todo: Todo, code: int, started: float, out: Console
+    sweep_dir: Path, plan: SweepPlan, todo: Todo, code: int, started: float, out: Console
 ) -> None:
     trial = todo.trial
     refresh(sweep_dir, trial)
-    if code != 0 and trial["status"] in (PENDING, runfiles.STATUS_RUNNING):
-        trial["status"] = runfiles.STATUS_FAILED
-        trial["reason"] = _last_error(Path(sweep_dir) / f"{trial['name']}.log") or f"exit {code}"
+    if code != 0 and trial.status in (PENDING, runfiles.STATUS_RUNNING):
+        trial.status = runfiles.STATUS_FAILED
+        trial.reason = _last_error(Path(sweep_dir) / f"{trial.name}.log") or f"exit {code}"
     write_plan(sweep_dir, plan)
     seconds = time.monotonic() - started
-    style = "green" if trial["status"] == runfiles.STATUS_COMPLETED else "red"
-    line = Text.assemble(
-        f"   trial {trial['id']}: ", (trial["status"], style), f" in {seconds:.1f}s"
-    )
-    if trial.get("reason"):
-        line.append(f" ({trial['reason']})")
+    style = "green" if trial.status == runfiles.STATUS_COMPLETED else "red"
+    line = Text.assemble(f"   trial {trial.id}: ", (trial.status, style), f" in {seconds:.1f}s")
+    if trial.reason:
+        line.append(f" ({trial.reason})")
     out.print(line, soft_wrap=True)
 
 
@@ -259,12 +257,12 @@ def ray_trial(config: dict[str, Any]) -> None:
     sweep_dir = Path(config["sweep_dir"])
     plan = read_plan(sweep_dir)
     with contextlib.suppress(OSError):
-        os.chdir(plan.get("cwd") or ".")  # Tune runs trials in their own folder
+        os.chdir(plan.cwd or ".")  # Tune runs trials in their own folder
     from cnnrun.model.builders import load_builder_file
 
-    for builder in plan.get("builders") or []:
+    for builder in plan.builders or []:
         load_builder_file(builder)
-    trial = next(t for t in plan["trials"] if t["id"] == config["trial"])
+    trial = plan.trial(config["trial"])
     resume_dir = Path(config["resume_dir"]) if config.get("resume_dir") else None
     quiet = Console(file=open(os.devnull, "w"))  # the worker's own log is Ray's
     try:
@@ -278,7 +276,7 @@ def ray_trial(config: dict[str, Any]) -> None:
 
 def run_ray(
     sweep_dir: Path,
-    plan: dict[str, Any],
+    plan: SweepPlan,
     todos: list[Todo],
     parallel: int | None,
     cpus_per_trial: float,
@@ -308,14 +306,13 @@ def run_ray(
             configure_logging=False,
         )
     for todo in todos:
-        todo.trial.update(status=runfiles.STATUS_RUNNING, reason=None)
-        todo.trial["attempts"] = todo.trial.get("attempts", 0) + 1
+        todo.trial.start()
     write_plan(sweep_dir, plan)
     out.print(f"ray: {len(todos)} trials on {ray.cluster_resources().get('CPU', 0):g} CPUs")
     space = [
         {
             "sweep_dir": str(Path(sweep_dir).resolve()),
-            "trial": t.trial["id"],
+            "trial": t.trial.id,
             "resume_dir": str(t.resume_dir.resolve()) if t.resume_dir else None,
         }
         for t in todos
@@ -333,6 +330,7 @@ def run_ray(
     finally:
         for todo in todos:
             refresh(sweep_dir, todo.trial)
-            if todo.trial["status"] == runfiles.STATUS_RUNNING:
-                todo.trial.update(status=runfiles.STATUS_FAILED, reason="the Ray trial ended early")
+            if todo.trial.status == runfiles.STATUS_RUNNING:
+                todo.trial.status = runfiles.STATUS_FAILED
+                todo.trial.reason = "the Ray trial ended early"
         write_plan(sweep_dir, plan)

@@ -48,6 +48,7 @@ from cnnrun.sweep.backends import (
     todo_list,
 )
 from cnnrun.sweep.plan import (
+    SweepPlan,
     claim,
     config_digest,
     create_sweep_dir,
@@ -77,12 +78,12 @@ class Backend(enum.StrEnum):
 # ---------------------------------------------------------------------------------------
 
 
-def _same_plan(old: dict[str, Any], new: dict[str, Any]) -> bool:
+def _same_plan(old: SweepPlan, new: SweepPlan) -> bool:
     return (
-        old.get("config") == new["config"]
-        and old.get("overrides") == new["overrides"]
-        and bool(old.get("smoke")) == new["smoke"]
-        and [t["set"] for t in old["trials"]] == [t["set"] for t in new["trials"]]
+        old.config == new.config
+        and old.overrides == new.overrides
+        and bool(old.smoke) == new.smoke
+        and [t.set for t in old.trials] == [t.set for t in new.trials]
     )
 
 
@@ -206,11 +207,11 @@ def _prepare(
                 file="--resume",
             )
         plan = read_plan(resume)
-        if not Path(plan["config"]).is_file():
-            raise DataError(f"the sweep's config {plan['config']} no longer exists")
-        if config_digest(Path(plan["config"])) != plan.get("config_sha256"):
+        if not Path(plan.config).is_file():
+            raise DataError(f"the sweep's config {plan.config} no longer exists")
+        if config_digest(Path(plan.config)) != plan.config_sha256:
             err_console.print(
-                f"[yellow]warning:[/] {plan['config']} changed since the sweep started; "
+                f"[yellow]warning:[/] {plan.config} changed since the sweep started; "
                 "new trials use it as it is now"
             )
         _load_builders(plan)
@@ -244,13 +245,13 @@ def _prepare(
     if sweep_dir is not None:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         return sweep_dir, plan
-    return create_sweep_dir(runs_dir, plan["name"]), plan
+    return create_sweep_dir(runs_dir, plan.name), plan
 
 
-def _load_builders(plan: dict[str, Any]) -> None:
+def _load_builders(plan: SweepPlan) -> None:
     from cnnrun.model.builders import load_builder_file
 
-    for builder in plan.get("builders") or []:
+    for builder in plan.builders or []:
         load_builder_file(builder)
 
 
@@ -300,13 +301,13 @@ def _search(
     return search, random_trials(random_n, parsed_ranges, parsed_choices, seed)
 
 
-def _report_plan(folder: Path, plan: dict[str, Any], todos: list[Todo], out: Console) -> None:
-    trials = plan["trials"]
-    done = sum(t["status"] == runfiles.STATUS_COMPLETED for t in trials)
-    queued = {t.trial["id"] for t in todos}
-    failed = sum(t["status"] == runfiles.STATUS_FAILED and t["id"] not in queued for t in trials)
+def _report_plan(folder: Path, plan: SweepPlan, todos: list[Todo], out: Console) -> None:
+    trials = plan.trials
+    done = sum(t.status == runfiles.STATUS_COMPLETED for t in trials)
+    queued = {t.trial.id for t in todos}
+    failed = sum(t.status == runfiles.STATUS_FAILED and t.id not in queued for t in trials)
     resumed = sum(t.resume_dir is not None for t in todos)
-    parts = [f"{len(trials)} trials over {', '.join(plan['keys']) or 'nothing'}"]
+    parts = [f"{len(trials)} trials over {', '.join(plan.keys) or 'nothing'}"]
     if done:
         parts.append(f"{done} completed (skipped)")
     if failed:
@@ -319,7 +320,7 @@ def _report_plan(folder: Path, plan: dict[str, Any], todos: list[Todo], out: Con
 
 def _execute(
     folder: Path,
-    plan: dict[str, Any],
+    plan: SweepPlan,
     todos: list[Todo],
     backend: str,
     parallel: int | None,
@@ -346,15 +347,13 @@ def _execute(
         raise typer.Exit(ExitCode.KILLED) from None
     finally:
         _release(folder, plan)
-    failed = [t for t in plan["trials"] if t["status"] != runfiles.STATUS_COMPLETED]
+    failed = [t for t in plan.trials if t.status != runfiles.STATUS_COMPLETED]
     for t in failed:
-        print_error(f"trial {t['id']} ({' '.join(t['set'])}): {t['status']}: {t.get('reason')}")
+        print_error(f"trial {t.id} ({' '.join(t.set)}): {t.status}: {t.reason}")
     return ExitCode.FAILED if failed else 0
 
 
-def _run_sequential_main(
-    folder: Path, plan: dict[str, Any], todos: list[Todo], out: Console
-) -> None:
+def _run_sequential_main(folder: Path, plan: SweepPlan, todos: list[Todo], out: Console) -> None:
     from cnnrun.train.trainer import Terminated
 
     try:
@@ -363,13 +362,13 @@ def _run_sequential_main(
         raise SweepTerminated from None
 
 
-def _release(folder: Path, plan: dict[str, Any]) -> None:
-    plan.setdefault("runner", {})["running"] = False
+def _release(folder: Path, plan: SweepPlan) -> None:
+    plan.runner.running = False
     with contextlib.suppress(OSError):
         write_plan(folder, plan)
 
 
-def _print_summary(folder: Path, plan: dict[str, Any], sort: str | None, fmt: OutputFormat) -> None:
+def _print_summary(folder: Path, plan: SweepPlan, sort: str | None, fmt: OutputFormat) -> None:
     """Print the `cnnrun compare` table of the sweep's trials."""
     from cnnrun.runs.compare import (
         UnknownSortKeyError,
@@ -380,9 +379,7 @@ def _print_summary(folder: Path, plan: dict[str, Any], sort: str | None, fmt: Ou
     )
     from cnnrun.runs.record import load_run
 
-    records = [
-        load_run(folder / t["run_dir"]) for t in plan["trials"] if t.get("run_dir") is not None
-    ]
+    records = [load_run(folder / t.run_dir) for t in plan.trials if t.run_dir is not None]
     records = [r for r in records if r.is_run]
     if not records:
         return

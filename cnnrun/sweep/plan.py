@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import math
 import os
 import random
 import re
 import shutil
 import socket
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cnnrun import runfiles
+from cnnrun.config.overrides import Override
 from cnnrun.errors import ConfigError, DataError
 from cnnrun.processes import pid_alive
 from cnnrun.train.run_folder import now_iso
@@ -202,6 +202,105 @@ def config_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+@dataclass
+class Trial:
+    """One trial of a sweep: its overrides, and where its run is.
+
+    Attributes:
+        id: ``t1``, ``t2``, ... (zero-padded to the number of trials).
+        name: The run name (``<sweep name>-<id>``).
+        set: The trial's ``KEY=VALUE`` texts, as shown and given to a child process.
+        values: The same values, parsed once (YAML).
+        status: ``pending`` (never started) or its run's ``run.json`` status.
+        run_dir: The run folder's name inside the sweep folder.
+        reason: Why it failed or stopped.
+        attempts: How many times it was started.
+    """
+
+    id: str
+    name: str
+    set: list[str]
+    values: dict[str, Any]
+    status: str = PENDING
+    run_dir: str | None = None
+    reason: str | None = None
+    attempts: int = 0
+
+    def overrides(self) -> list[Override]:
+        """The trial's values as typed overrides (not parsed a second time)."""
+        return [
+            Override(key, self.values[key], f"--set {item}")
+            for item, key in zip(self.set, self.values, strict=True)
+        ]
+
+    def start(self) -> None:
+        """Mark the trial running, one attempt more."""
+        self.status, self.reason = runfiles.STATUS_RUNNING, None
+        self.attempts += 1
+
+
+@dataclass
+class Runner:
+    """The process running a sweep (so a second one refuses to run it too)."""
+
+    pid: int | None = None
+    host: str | None = None
+    backend: str | None = None
+    parallel: int | None = None
+    started_at: str | None = None
+    running: bool = False
+
+
+@dataclass
+class SweepPlan:
+    """``sweep.json``: the search, every trial, and what a resume needs (format: command.py)."""
+
+    name: str
+    config: str
+    config_sha256: str
+    cwd: str
+    created_at: str
+    search: dict[str, Any]
+    overrides: list[str]
+    smoke: bool
+    builders: list[str]
+    keys: list[str]
+    trials: list[Trial]
+    runner: Runner = field(default_factory=Runner)
+    version: int = SWEEP_VERSION
+    updated_at: str | None = None
+
+    def trial_overrides(self, trial: Trial) -> list[Override | str]:
+        """A trial's overrides: the sweep's own ``--set``, the trial's values, its run name."""
+        return [*self.overrides, *trial.overrides(), Override.option("name", trial.name)]
+
+    def trial(self, trial_id: str) -> Trial:
+        """The trial with this id."""
+        return next(t for t in self.trials if t.id == trial_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as ``sweep.json`` holds it."""
+        data = asdict(self)
+        return {"version": data.pop("version"), **data}
+
+    @classmethod
+    def from_json(cls, data: Any, source: Path) -> SweepPlan:
+        """Read a plan from ``sweep.json``'s content.
+
+        Raises:
+            DataError: When it is not a version-1 plan.
+        """
+        try:
+            if data.get("version") != SWEEP_VERSION or not isinstance(data.get("trials"), list):
+                raise ValueError("version or trials")
+            fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            fields["trials"] = [Trial(**t) for t in data["trials"]]
+            fields["runner"] = Runner(**(data.get("runner") or {}))
+            return cls(**fields)
+        except (AttributeError, TypeError, ValueError):
+            raise DataError(f"{source}: not a version-{SWEEP_VERSION} sweep plan") from None
+
+
 def make_plan(
     config: Path,
     name: str,
@@ -209,7 +308,7 @@ def make_plan(
     trial_values: list[dict[str, str]],
     overrides: list[str],
     smoke: bool,
-) -> dict[str, Any]:
+) -> SweepPlan:
     """The sweep's plan: its trials with their ``--set`` and everything needed to resume."""
     from cnnrun.config.yaml_io import parse_scalar
     from cnnrun.model import builders
@@ -221,40 +320,29 @@ def make_plan(
     for i, values in enumerate(trial_values, start=1):
         tid = f"t{i:0{width}d}"
         trials.append(
-            {
-                "id": tid,
-                "name": f"{base}-{tid}",
-                "set": [f"{k}={v}" for k, v in values.items()],
-                "values": {k: parse_scalar(v) for k, v in values.items()},
-                "status": PENDING,
-                "run_dir": None,
-                "reason": None,
-                "attempts": 0,
-            }
+            Trial(
+                id=tid,
+                name=f"{base}-{tid}",
+                set=[f"{k}={v}" for k, v in values.items()],
+                values={k: parse_scalar(v) for k, v in values.items()},
+            )
         )
-    return {
-        "version": SWEEP_VERSION,
-        "name": base,
-        "config": str(Path(config).resolve()),
-        "config_sha256": config_digest(config),
-        "cwd": str(Path.cwd()),
-        "created_at": now_iso(),
-        "search": search,
-        "overrides": overrides,
-        "smoke": smoke,
-        "builders": [str(p) for p in builders._LOADED_FILES],
-        "keys": list(trial_values[0]) if trial_values else [],
-        "trials": trials,
-        "runner": {},
-    }
+    return SweepPlan(
+        name=base,
+        config=str(Path(config).resolve()),
+        config_sha256=config_digest(config),
+        cwd=str(Path.cwd()),
+        created_at=now_iso(),
+        search=search,
+        overrides=overrides,
+        smoke=smoke,
+        builders=[str(p) for p in builders.loaded_files()],
+        keys=list(trial_values[0]) if trial_values else [],
+        trials=trials,
+    )
 
 
-def trial_overrides(plan: dict[str, Any], trial: dict[str, Any]) -> list[str]:
-    """The ``--set`` list of a trial: the sweep's own, the trial's, and its run name."""
-    return [*plan["overrides"], *trial["set"], f"name={json.dumps(trial['name'])}"]
-
-
-def read_plan(sweep_dir: Path) -> dict[str, Any]:
+def read_plan(sweep_dir: Path) -> SweepPlan:
     """Read ``sweep.json``.
 
     Raises:
@@ -267,18 +355,16 @@ def read_plan(sweep_dir: Path) -> dict[str, Any]:
         raise DataError(
             f"{sweep_dir} is not a sweep folder (no readable {runfiles.SWEEP}: {exc})"
         ) from None
-    if plan.get("version") != SWEEP_VERSION or not isinstance(plan.get("trials"), list):
-        raise DataError(f"{path}: not a version-{SWEEP_VERSION} sweep plan")
-    return plan
+    return SweepPlan.from_json(plan, path)
 
 
-def write_plan(sweep_dir: Path, plan: dict[str, Any]) -> None:
+def write_plan(sweep_dir: Path, plan: SweepPlan) -> None:
     """Write ``sweep.json`` atomically."""
-    plan["updated_at"] = now_iso()
-    runfiles.write_json(Path(sweep_dir) / runfiles.SWEEP, plan)
+    plan.updated_at = now_iso()
+    runfiles.write_json(Path(sweep_dir) / runfiles.SWEEP, plan.to_json())
 
 
-def validate_plan(plan: dict[str, Any], config: Path | None = None) -> None:
+def validate_plan(plan: SweepPlan, config: Path | None = None) -> None:
     """Load every trial's config (no TensorFlow): a bad key or value fails before any run.
 
     Args:
@@ -291,11 +377,11 @@ def validate_plan(plan: dict[str, Any], config: Path | None = None) -> None:
     """
     from cnnrun.checks import load_experiment
 
-    for trial in plan["trials"]:
+    for trial in plan.trials:
         try:
-            load_experiment(config or plan["config"], trial_overrides(plan, trial))
+            load_experiment(config or plan.config, plan.trial_overrides(trial))
         except ConfigError as exc:
-            exc.message += f" (trial {trial['id']}: {' '.join(trial['set'])})"
+            exc.message += f" (trial {trial.id}: {' '.join(trial.set)})"
             raise
 
 
@@ -311,15 +397,15 @@ def create_sweep_dir(runs_dir: Path, name: str) -> Path:
 # ---------------------------------------------------------------------------------------
 
 
-def find_run_dir(sweep_dir: Path, trial: dict[str, Any]) -> Path | None:
+def find_run_dir(sweep_dir: Path, trial: Trial) -> Path | None:
     """The run folder of a trial, found by its name; debris without ``run.json`` removed.
 
     A folder whose process was killed between its creation and its first ``run.json``
     holds nothing worth keeping; it is deleted so the trial starts again cleanly.
     """
-    if trial.get("run_dir") and (Path(sweep_dir) / trial["run_dir"] / runfiles.RUN).is_file():
-        return Path(sweep_dir) / trial["run_dir"]
-    pattern = re.compile(rf"^\d{{8}}-\d{{6}}-{re.escape(trial['name'])}(-\d+)?$")
+    if trial.run_dir and (Path(sweep_dir) / trial.run_dir / runfiles.RUN).is_file():
+        return Path(sweep_dir) / trial.run_dir
+    pattern = re.compile(rf"^\d{{8}}-\d{{6}}-{re.escape(trial.name)}(-\d+)?$")
     found = sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir() and pattern.match(p.name))
     runs = [p for p in found if (p / runfiles.RUN).is_file()]
     for debris in (p for p in found if p not in runs):
@@ -328,42 +414,42 @@ def find_run_dir(sweep_dir: Path, trial: dict[str, Any]) -> Path | None:
     return runs[-1] if runs else None
 
 
-def refresh(sweep_dir: Path, trial: dict[str, Any]) -> Path | None:
+def refresh(sweep_dir: Path, trial: Trial) -> Path | None:
     """Update a trial's ``status``, ``run_dir`` and ``reason`` from its run folder."""
     run_dir = find_run_dir(sweep_dir, trial)
     if run_dir is None:
-        if trial["status"] != PENDING and trial.get("run_dir"):
-            trial.update(run_dir=None)
-        if trial["status"] not in (PENDING, runfiles.STATUS_FAILED):
-            trial["status"] = PENDING  # killed before its run folder was written
+        if trial.status != PENDING and trial.run_dir:
+            trial.run_dir = None
+        if trial.status not in (PENDING, runfiles.STATUS_FAILED):
+            trial.status = PENDING  # killed before its run folder was written
         return None
     try:
         info = runfiles.read_json(run_dir / runfiles.RUN)
     except (OSError, ValueError):
         info = {"status": runfiles.STATUS_RUNNING}
-    trial.update(run_dir=run_dir.name, status=info.get("status"), reason=info.get("reason"))
+    trial.run_dir, trial.status, trial.reason = run_dir.name, info.get("status"), info.get("reason")
     return run_dir
 
 
-def claim(sweep_dir: Path, plan: dict[str, Any], backend: str, parallel: int | None) -> None:
+def claim(sweep_dir: Path, plan: SweepPlan, backend: str, parallel: int | None) -> None:
     """Record this process as the sweep's runner, refusing when another one still runs it.
 
     Raises:
         DataError: When the sweep's runner on this host is still alive.
     """
-    runner = plan.get("runner") or {}
+    runner = plan.runner
     if (
-        runner.get("host") == socket.gethostname()
-        and runner.get("pid") != os.getpid()
-        and runner.get("running")
-        and pid_alive(runner.get("pid"))
+        runner.host == socket.gethostname()
+        and runner.pid != os.getpid()
+        and runner.running
+        and pid_alive(runner.pid)
     ):
-        raise DataError(f"{sweep_dir} is still being run by process {runner['pid']}")
-    plan["runner"] = {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "backend": backend,
-        "parallel": parallel,
-        "started_at": now_iso(),
-        "running": True,
-    }
+        raise DataError(f"{sweep_dir} is still being run by process {runner.pid}")
+    plan.runner = Runner(
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        backend=backend,
+        parallel=parallel,
+        started_at=now_iso(),
+        running=True,
+    )
