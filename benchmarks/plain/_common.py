@@ -59,7 +59,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data", required=True, help=".npz in the keras.datasets layout")
     parser.add_argument("--limit", type=int, default=None, help="first N training examples")
     parser.add_argument("--test-limit", type=int, default=None, help="first N test examples")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the chapter's")
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--epoch-log", default=None, help="append a line here as epochs end")
     parser.add_argument("--batch-size", type=int, default=None, help="override the batch size")
@@ -78,6 +78,7 @@ def main(
     validation: str | float | None,
     callbacks: list[Any] | None = None,
     pretrain: tuple[Callable[[], Any], int] | None = None,
+    epochs: int = 5,
 ) -> None:
     """Train ``build()`` as the chapter does and write the timings to ``--out``.
 
@@ -93,6 +94,7 @@ def main(
         pretrain: ``(build_first, epochs)``: the model to train first, with its own
             compile, for that many epochs (``--pretrain-epochs`` changes it), before
             ``build(model)`` compiles it again for the timed fit. Its epochs are not timed.
+        epochs: The chapter's epochs for the timed fit (``--epochs`` changes it).
     """
     args = parse_args()
     batch_size = args.batch_size or batch_size
@@ -141,7 +143,7 @@ def main(
         x_train,
         y_train,
         batch_size=batch_size,
-        epochs=args.epochs,
+        epochs=args.epochs or epochs,
         callbacks=[*(callbacks or []), timer],
         **fit_validation,
     )

@@ -11,6 +11,7 @@ from _common import main
 
 BATCH_SIZE = 32  # model.fit(train_images, train_labels, epochs=5) (l.455): Keras's default
 VALIDATION = None  # no validation data (l.455)
+EPOCHS = 5  # epochs=5 (l.455)
 
 
 def conv(filters: int) -> keras.layers.Conv2D:
@@ -50,4 +51,4 @@ def build() -> keras.Model:
 
 
 if __name__ == "__main__":
-    main(build, BATCH_SIZE, VALIDATION)
+    main(build, BATCH_SIZE, VALIDATION, epochs=EPOCHS)

@@ -14,6 +14,7 @@ from fashion_bn import BATCH_SIZE, VALIDATION
 from fashion_bn import build as build_section_5_3
 
 PRETRAIN_EPOCHS = 5  # the §5.3 model as trained there (l.455)
+EPOCHS = 30  # epochs=30 (l.479)
 
 
 def schedule(epoch: int) -> float:
@@ -35,4 +36,5 @@ if __name__ == "__main__":
         VALIDATION,
         [keras.callbacks.LearningRateScheduler(schedule)],
         pretrain=(build_section_5_3, PRETRAIN_EPOCHS),
+        epochs=EPOCHS,
     )

@@ -11,6 +11,7 @@ from _common import main
 
 BATCH_SIZE = 100  # batch_size = 100 (l.255)
 VALIDATION = None  # fit() is given no validation data (l.254-257)
+EPOCHS = 5  # epochs=5 (l.256)
 
 
 def build() -> keras.Model:
@@ -30,4 +31,4 @@ def build() -> keras.Model:
 
 
 if __name__ == "__main__":
-    main(build, BATCH_SIZE, VALIDATION)
+    main(build, BATCH_SIZE, VALIDATION, epochs=EPOCHS)

@@ -10,6 +10,7 @@ from _common import main
 
 BATCH_SIZE = 128  # batch_size = 128 (l.748)
 VALIDATION = 0.1  # validation_split=0.1 (l.753): the last 10% of the training examples
+EPOCHS = 15  # epochs = 15 (l.749)
 
 
 def build() -> keras.Model:
@@ -30,4 +31,4 @@ def build() -> keras.Model:
 
 
 if __name__ == "__main__":
-    main(build, BATCH_SIZE, VALIDATION)
+    main(build, BATCH_SIZE, VALIDATION, epochs=EPOCHS)
