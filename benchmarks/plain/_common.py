@@ -1,10 +1,13 @@
 """What every plain Keras script of the benchmark shares: arguments, data, timing, the JSON.
 
-Each ``benchmarks/plain/<config>.py`` holds only its model, written as a student following
-the chapter would, and calls :func:`main`. The training itself is the chapter's:
-``np.load`` → ``/ 255`` → reshape to add the channel axis → ``to_categorical`` (for
-categorical cross-entropy) → ``model.fit(x_train, y_train, batch_size=..., epochs=...,
-validation_data=(x_test, y_test) | validation_split=...)``.
+Each ``benchmarks/plain/<config>.py`` holds only its model, compiled as the chapter's code
+compiles it, and calls :func:`main`. The training itself is the chapter's:
+``np.load`` → ``/ 255`` → reshape to add the channel axis → ``to_categorical`` (only for
+categorical cross-entropy; sparse cross-entropy takes the integer labels) →
+``model.fit(x_train, y_train, batch_size=..., epochs=...)`` with no validation data,
+``validation_data=(x_test, y_test)`` or ``validation_split=...`` as the section does →
+``model.evaluate(x_test, y_test)``. A section that trains a model further (§5.4 continues
+the §5.3 model) first trains the earlier model (``pretrain``), then compiles it again.
 
 Usage: ``python benchmarks/plain/mnist_basic.py --data mnist.npz --limit 12000 --epochs 3
 --out result.json``.
@@ -56,27 +59,42 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data", required=True, help=".npz in the keras.datasets layout")
     parser.add_argument("--limit", type=int, default=None, help="first N training examples")
     parser.add_argument("--test-limit", type=int, default=None, help="first N test examples")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the chapter's")
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--epoch-log", default=None, help="append a line here as epochs end")
     parser.add_argument("--batch-size", type=int, default=None, help="override the batch size")
+    parser.add_argument(
+        "--pretrain-epochs",
+        type=int,
+        default=None,
+        help="epochs of the earlier model trained first (only scripts with a pretrain step)",
+    )
     return parser.parse_args()
 
 
 def main(
-    build: Callable[[], Any],
+    build: Callable[..., Any],
     batch_size: int,
-    validation: str | float,
+    validation: str | float | None,
     callbacks: list[Any] | None = None,
+    pretrain: tuple[Callable[[], Any], int] | None = None,
+    epochs: int = 5,
 ) -> None:
     """Train ``build()`` as the chapter does and write the timings to ``--out``.
 
     Args:
-        build: Returns the compiled model.
-        batch_size: ``model.fit``'s batch size.
-        validation: ``"test"`` (``validation_data=(x_test, y_test)``) or a fraction
-            (``validation_split``: Keras holds out the last examples).
+        build: Returns the compiled model; with ``pretrain``, it is given the pretrained
+            model and compiles it again.
+        batch_size: ``model.fit``'s batch size (32, Keras's default, where the chapter's
+            ``fit()`` gives none).
+        validation: None (the chapter's ``fit()`` gets no validation data), ``"test"``
+            (``validation_data=(x_test, y_test)``) or a fraction (``validation_split``:
+            Keras holds out the last examples).
         callbacks: Extra Keras callbacks (a learning-rate schedule).
+        pretrain: ``(build_first, epochs)``: the model to train first, with its own
+            compile, for that many epochs (``--pretrain-epochs`` changes it), before
+            ``build(model)`` compiles it again for the timed fit. Its epochs are not timed.
+        epochs: The chapter's epochs for the timed fit (``--epochs`` changes it).
     """
     args = parse_args()
     batch_size = args.batch_size or batch_size
@@ -89,13 +107,30 @@ def main(
     x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255
     x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255
 
-    model = build()
-    if model.loss == "categorical_crossentropy":
-        y_train = keras.utils.to_categorical(y_train, 10)
-        y_test = keras.utils.to_categorical(y_test, 10)
+    def labels(model: Any) -> tuple[Any, Any]:
+        if model.loss == "categorical_crossentropy":
+            return keras.utils.to_categorical(y_train, 10), keras.utils.to_categorical(y_test, 10)
+        return y_train, y_test
 
-    if validation == "test":
-        fit_validation: dict[str, Any] = {"validation_data": (x_test, y_test)}
+    pretrain_epochs = 0
+    if pretrain is not None:
+        build_first, pretrain_epochs = pretrain
+        if args.pretrain_epochs is not None:
+            pretrain_epochs = args.pretrain_epochs
+        first = build_first()
+        if pretrain_epochs > 0:
+            first.fit(x_train, labels(first)[0], batch_size=batch_size, epochs=pretrain_epochs)
+        model = build(first)
+    else:
+        model = build()
+    y_train, y_test = labels(model)
+
+    fit_validation: dict[str, Any]
+    if validation is None:
+        fit_validation = {}
+        n_train, n_val = len(x_train), 0
+    elif validation == "test":
+        fit_validation = {"validation_data": (x_test, y_test)}
         n_train, n_val = len(x_train), len(x_test)
     else:
         fit_validation = {"validation_split": float(validation)}
@@ -108,12 +143,12 @@ def main(
         x_train,
         y_train,
         batch_size=batch_size,
-        epochs=args.epochs,
+        epochs=args.epochs or epochs,
         callbacks=[*(callbacks or []), timer],
         **fit_validation,
     )
     fit_wall = time.perf_counter() - t_fit
-    test = model.evaluate(x_test, y_test, batch_size=batch_size, return_dict=True, verbose=0)
+    test = model.evaluate(x_test, y_test, return_dict=True, verbose=0)  # Keras's batch, 32
 
     steady = timer.seconds[1:] or timer.seconds
     epoch_s = float(np.median(steady))
@@ -124,6 +159,7 @@ def main(
         "val_examples": n_val,
         "test_examples": len(x_test),
         "batch_size": batch_size,
+        "pretrain_epochs": pretrain_epochs,
         "samples_per_s": round(n_train / epoch_s, 1),
         "test": {k: float(v) for k, v in test.items()},
         "params": int(model.count_params()),
