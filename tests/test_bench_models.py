@@ -83,7 +83,10 @@ def test_plain_model_matches_the_config(config):
     assert tuple(plain.input_shape[1:]) == tuple(exp.model.input_shape)
 
     assert module.BATCH_SIZE == exp.data.batch_size
-    if module.VALIDATION == "test":
+    assert module.EPOCHS == exp.epochs
+    if module.VALIDATION is None:
+        assert exp.data.validation == "none"
+    elif module.VALIDATION == "test":
         assert exp.data.validation == "test"
     else:
         assert exp.data.validation == "split"

@@ -40,8 +40,8 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 CONFIGS = Path(os.environ.get("CHAPTER_PINNING_CONFIGS", REPO / "configs"))
 WORKERS = 3  # subprocesses at once (each is mostly TensorFlow's import)
 KERAS_DEFAULT_LR = {"sgd": 0.01, "adam": 0.001}  # keras.optimizers.SGD() / Adam()
