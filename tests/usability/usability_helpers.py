@@ -332,4 +332,9 @@ def lines_with(text: str, needle: str) -> list[str]:
 
 def assert_whole_on_a_line(text: str, needle: str, what: Sequence[str] | str = "") -> None:
     """``needle`` (a path, say) must appear unbroken on one line of ``text``."""
-    assert lines_with(text, needle), f"{what or needle!s} is not whole on any line of:\n{text}"
+    if lines_with(text, needle):
+        return
+    start = needle[: min(30, len(needle))]
+    near = lines_with(text, start) or text.splitlines()[:20]
+    near_text = "\n".join(near)
+    raise AssertionError(f"{what or needle!s} is not whole on any line; near it:\n{near_text}")
