@@ -21,9 +21,7 @@ def compare_runs(tmp_path: Path) -> Path:
         optimizer={"name": "sgd", "learning_rate": 0.01},
     )
     make_run(root, "drop", stamp="20240101-140000", quality=0.95, dropout=0.5)
-    make_run(
-        root, "boom", stamp="20240101-160000", status="failed", reason="OOM", epochs=1
-    )
+    make_run(root, "boom", stamp="20240101-160000", status="failed", reason="OOM", epochs=1)
     return root
 
 

@@ -81,7 +81,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m cnnrun ARGS`` with stdout and stderr piped (not a terminal)."""
     cmd = [str(python or sys.executable), "-m", "cnnrun", *map(str, args)]
-    return subprocess.run(
+    return subprocess.run(  # noqa: UP022 - stdout is a pipe, as for a user's `| less`
         cmd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -302,7 +302,10 @@ def make_run(
     if results and status == "completed" and rows:
         last, best = rows[-1], min(rows, key=lambda r: r["val_loss"])
         res = {
-            "test": {"loss": round(last["loss"] + 0.03, 6), "accuracy": round(last["accuracy"] - 0.01, 6)},
+            "test": {
+                "loss": round(last["loss"] + 0.03, 6),
+                "accuracy": round(last["accuracy"] - 0.01, 6),
+            },
             "best": {"epoch": int(best["epoch"]), "monitor": "val_loss", "value": best["val_loss"]},
             "params": {"total": 34826, "trainable": 34826, "non_trainable": 0},
             "epochs_completed": len(rows),
