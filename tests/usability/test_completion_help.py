@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from usability_helpers import cli, cli_env, make_run
+from usability_helpers import BOX, cli, cli_env, make_run
 
 COMMANDS = [
     [],
@@ -110,10 +110,10 @@ def test_run_folders_complete(workdir):
 # Help
 
 
-def _helps() -> dict[str, str]:
+def _helps(columns: int) -> dict[str, str]:
     helps = {}
     for command in COMMANDS:
-        result = cli(*command, "--help", columns=80)
+        result = cli(*command, "--help", columns=columns)
         assert result.returncode == 0, (command, result.stderr)
         helps[" ".join(["cnnrun", *command])] = result.stdout
     return helps
@@ -122,7 +122,7 @@ def _helps() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def helps() -> dict[str, str]:
     """``cnnrun [COMMAND] --help`` of every command, piped at 80 columns."""
-    return _helps()
+    return _helps(80)
 
 
 def test_help_shows_no_bool_metavar(helps):
@@ -136,12 +136,18 @@ def test_help_shows_no_bool_metavar(helps):
     )
 
 
+def _ellipsized(text: str) -> set[str]:
+    return {BOX.sub(" ", w).strip() for w in text.split() if "…" in w} - {""}
+
+
 def test_help_at_80_columns_is_not_cut(helps):
-    bad = {
-        name: [line.strip() for line in out.splitlines() if "…" in line]
-        for name, out in helps.items()
-        if "…" in out
-    }
+    """A word cut with … at 80 columns (the help's own "accuracy…" is not a cut)."""
+    wide = _helps(300)
+    bad = {}
+    for name, out in helps.items():
+        cut = _ellipsized(out) - _ellipsized(wide[name])
+        if cut:
+            bad[name] = [line.strip() for line in out.splitlines() if any(c in line for c in cut)]
     assert not bad, "help text cut at 80 columns:\n" + "\n".join(
         f"{name}: {lines}" for name, lines in bad.items()
     )
