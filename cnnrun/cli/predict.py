@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from cnnrun import runfiles
+from cnnrun.cli.complete import run_folders
 from cnnrun.errors import ConfigError, DataError, ExitCode, print_error
 from cnnrun.predict.evaluate import Split, evaluate_run
 from cnnrun.predict.images import predict_files
@@ -20,7 +21,10 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 RunDirArg = Annotated[
-    Path, typer.Argument(help="A run folder (from `cnnrun train`).", file_okay=False)
+    Path,
+    typer.Argument(
+        help="A run folder (from `cnnrun train`).", file_okay=False, autocompletion=run_folders
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from cnnrun.cli.complete import run_folders, run_or_sweep_folders
 from cnnrun.errors import ExitCode, print_error
 from cnnrun.runs.compare import (
     Comparison,
@@ -32,6 +33,7 @@ def compare(
         typer.Argument(
             help="Run folders, or folders that hold run folders (such as runs/).",
             show_default=False,
+            autocompletion=run_or_sweep_folders,
         ),
     ],
     sort: Annotated[
@@ -96,7 +98,9 @@ def compare(
 def show(
     run_dir: Annotated[
         Path,
-        typer.Argument(help="A run folder.", exists=True, show_default=False),
+        typer.Argument(
+            help="A run folder.", exists=True, show_default=False, autocompletion=run_folders
+        ),
     ],
 ) -> None:
     """Show one run: status and reason, resolved config, per-epoch metrics, results, files."""
@@ -105,7 +109,10 @@ def show(
     record = load_run(run_dir)
     if not record.is_run:
         _fail(describe_path(run_dir), ExitCode.FAILED)
-    print_run(record, Console(highlight=False))
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: whole paths and headers, no wrapping
+        console = Console(highlight=False, width=100_000)
+    print_run(record, console)
 
 
 def _report_unreadable(records: list[RunRecord], err: Console) -> list[RunRecord]:
@@ -138,8 +145,13 @@ def _print_comparison(comparison: Comparison, output_format: OutputFormat) -> No
         sys.stdout.flush()
         return
     console = Console(highlight=False)
-    if not console.is_terminal:  # a file or a pipe: as wide as the table needs
-        console = Console(highlight=False, width=max(table_width(comparison), 80))
+    if console.is_terminal:  # the columns that fit, no word broken
+        from cnnrun.runs.fit_width import render_for_width
+
+        for part in render_for_width(comparison, console.width):
+            console.print(part)
+        return
+    console = Console(highlight=False, width=max(table_width(comparison), 80))  # pipe, file
     for table in render_tables(comparison, console.width):
         console.print(table)
 
