@@ -24,7 +24,10 @@ from cnnrun.runs.compare import (
     render_text,
     table_width,
 )
+from cnnrun.runs.legend import legend_labels
 from cnnrun.runs.record import RunRecord, load_run, load_runs
+
+PLOT_SUFFIXES = ("png", "jpg", "jpeg", "svg", "pdf")  # plots.curves.PLOT_FORMATS (no matplotlib)
 
 
 def compare(
@@ -54,7 +57,7 @@ def compare(
         Path | None,
         typer.Option(
             "--plot",
-            help="Also draw every run's train and validation curves in this PNG.",
+            help="Also draw every run's curves in this file (.png, .jpg, .svg or .pdf).",
             dir_okay=False,
             show_default=False,
         ),
@@ -75,6 +78,16 @@ def compare(
     Folders that are not runs are skipped, one warning each; exits 1 if no run is readable.
     """
     err = Console(stderr=True, highlight=False)
+    if plot is not None and Path(plot).suffix.lower() not in (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".svg",
+        ".pdf",
+    ):
+        _fail(
+            f"--plot: expected a .png, .jpg, .svg or .pdf file. Received: {plot}", ExitCode.CONFIG
+        )
     records = load_runs(runs)
     shown = _report_unreadable(records, err)
     if not shown:
@@ -91,7 +104,8 @@ def compare(
     if plot is not None:
         from cnnrun.plots.curves import plot_compare
 
-        written = plot_compare(comparison.records, plot, metric)  # best first
+        labels = legend_labels(comparison)
+        written = plot_compare(comparison.records, plot, metric, labels)  # best first
         err.print(f"curves: {written}", markup=False, soft_wrap=True)
 
 

@@ -105,7 +105,7 @@ DETAILS = {
     "misspelt_nested_key.yaml": (
         "one of: dataset, path, validation, validation_split, batch_size, limit, test_limit, "
         "shuffle, test_split, json_name, skip_bad_images, augment",
-        None,
+        "'batchsize'",
     ),
     "wrong_type.yaml": ("a valid integer, unable to parse string as an integer", "'ten'"),
     "epochs_zero.yaml": ("greater than or equal to 1", "0"),
