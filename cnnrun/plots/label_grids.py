@@ -8,6 +8,7 @@ StanfordExtra's visible joints as coloured dots.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +22,26 @@ MASK_ALPHA = 0.45
 
 
 def show_labelled(
-    name: str, task: str, out: Path, n: int, path: str | None, seed: int | None
+    name: str,
+    task: str,
+    out: Path,
+    n: int,
+    path: str | None,
+    choose: Callable[[int, int], np.ndarray],
 ) -> Path:
     """Save a grid of ``n`` photos of a segmentation or keypoint data set with their labels.
+
+    ``choose(total, n)`` picks the examples' indices (`cnnrun.plots.samples.pick`).
 
     Raises:
         DataError: When its files cannot be found or read.
     """
     from cnnrun.data.folders import NUM_JOINTS
     from cnnrun.data.loaders import DATASETS
-    from cnnrun.plots.samples import pick
 
     outputs = 2 * NUM_JOINTS if task == "keypoints" else 3
     data = DATASETS.get(name)(DataConfig(dataset=name, path=path), DISPLAY_SHAPE, outputs)
-    idx = pick(len(data.x_train), n, seed)
+    idx = choose(len(data.x_train), n)
     title = f"{name}: {len(idx)} of {len(data.x_train):,} images ({task})"
     names = list(data.class_names or [])
     return _save(data.x_train[idx], data.y_train[idx], task, names, Path(out), title)

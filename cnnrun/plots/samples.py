@@ -145,7 +145,8 @@ def show_dataset(
     if name in DATASETS and "classification" not in dataset_tasks(name):
         from cnnrun.plots.label_grids import show_labelled
 
-        return show_labelled(name, dataset_tasks(name)[0], out, n, path, seed)
+        task = dataset_tasks(name)[0]
+        return show_labelled(name, task, out, n, path, lambda total, k: pick(total, k, seed))
     data = load_dataset(name, path)
     x, y = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
     idx = pick(len(x), n, seed)

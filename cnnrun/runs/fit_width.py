@@ -54,14 +54,15 @@ def render_for_width(comparison: Comparison, width: int) -> list[RenderableType]
     names = columns(comparison)
     rows = display_rows(comparison)
     n_keys = len(comparison.diff.keys)
-    widths = [max([cell_len(n), *(cell_len(r[i]) for r in rows)]) for i, n in enumerate(names)]
     order = _priorities(names, comparison, n_keys)
-    required = min(3 + n_keys, len(order))
-    kept = list(order)
-    while len(kept) > required and _table_width([widths[i] for i in kept]) > width:
-        kept.pop()
-    if _table_width([widths[i] for i in kept]) > width:
-        return [_blocks(comparison, names, rows, width)]
+    kept: list[int] = []
+    for headers in (names, _short_keys(names, n_keys)):  # then `learning_rate` for `optimizer.`
+        kept = _fitting(headers, rows, order, min(3 + n_keys, len(order)), width)
+        if kept:
+            names = headers
+            break
+    if not kept:
+        return [_blocks(comparison, columns(comparison), rows, order, width)]
     kept.sort()
     table = _table(comparison, [names[i] for i in kept], [[r[i] for i in kept] for r in rows])
     dropped = [names[i] for i in range(len(names)) if i not in kept]
@@ -69,6 +70,26 @@ def render_for_width(comparison: Comparison, width: int) -> list[RenderableType]
         note = f"not shown: {', '.join(dropped)} (a wider terminal, or --format markdown)"
         table.caption = (table.caption or "") + "\n" + _wrap(note, width)
     return [table]
+
+
+def _fitting(
+    names: list[str], rows: list[list[str]], order: list[int], required: int, width: int
+) -> list[int]:
+    """The most important columns that fit ``width`` (at least ``required``), or []."""
+    widths = [max([cell_len(n), *(cell_len(r[i]) for r in rows)]) for i, n in enumerate(names)]
+    kept = list(order)
+    while len(kept) > required and _table_width([widths[i] for i in kept]) > width:
+        kept.pop()
+    return kept if _table_width([widths[i] for i in kept]) <= width else []
+
+
+def _short_keys(names: list[str], n_keys: int) -> list[str]:
+    """The headers with each config key less its section (``optimizer.``), when unambiguous."""
+    keys = names[len(names) - n_keys :] if n_keys else []
+    short = [k.split(".", 1)[1] if "." in k else k for k in keys]
+    if len(set(short)) < len(short) or set(short) & set(names):
+        return names
+    return names[: len(names) - n_keys] + short
 
 
 def _table(comparison: Comparison, names: list[str], rows: list[list[str]]) -> Table:
@@ -94,6 +115,13 @@ def _table(comparison: Comparison, names: list[str], rows: list[list[str]]) -> T
     return table
 
 
+NBSP = "\u00a0"  # textwrap does not break there: one ``name value`` pair per line
+
+
+def _glued(pair: str) -> str:
+    return pair.replace(" ", NBSP)
+
+
 def _wrap(text: str, width: int, indent: str = "") -> str:
     return "\n".join(
         textwrap.wrap(
@@ -108,12 +136,15 @@ def _wrap(text: str, width: int, indent: str = "") -> str:
 
 
 def _blocks(
-    comparison: Comparison, names: list[str], rows: list[list[str]], width: int
+    comparison: Comparison, names: list[str], rows: list[list[str]], order: list[int], width: int
 ) -> RenderableType:
-    """One block per run: ``run  status  metric value ...`` then ``  key value`` lines."""
+    """One block per run: ``run  status  metric value ...`` then ``  key value`` lines.
+
+    Each ``name value`` pair stays on one line; pairs come in the columns' importance.
+    """
     n_keys = len(comparison.diff.keys)
     keys = names[len(names) - n_keys :] if n_keys else []
-    shown = [n for n in names[: len(names) - n_keys] if n not in ("run", "status")]
+    shown = [names[i] for i in order if names[i] not in ("run", "status", *keys)]
     parts: list[RenderableType] = [
         Text(
             f"{len(comparison.records)} runs, sorted by {comparison.sort.label} "
@@ -123,9 +154,9 @@ def _blocks(
     ]
     for row in rows:
         cells = dict(zip(names, row, strict=True))
-        figures = "  ".join(f"{n} {cells[n]}" for n in shown if cells[n] != EMPTY)
+        figures = "  ".join(_glued(f"{n} {cells[n]}") for n in shown if cells[n] != EMPTY)
         head = f"{cells['run']}  {cells['status']}" + (f"  {figures}" if figures else "")
-        block = Text(_wrap(head, width))
+        block = Text(_wrap(head, width).replace(NBSP, " "))
         block.stylize("bold", 0, len(cells["run"]))
         at = len(cells["run"]) + 2
         block.stylize(STATUS_STYLES.get(cells["status"], ""), at, at + len(cells["status"]))

@@ -10,7 +10,7 @@ given size; the piped tests guard the other side (a pipe gets whole words at any
 from __future__ import annotations
 
 import pytest
-from usability_helpers import BOX, broken_words, cli, markdown_vocabulary, plain, run_in_terminal
+from cli_helpers import BOX, broken_words, cli, markdown_vocabulary, plain, run_in_terminal
 
 RUN_NAMES = (
     "20240101-120000-adam",

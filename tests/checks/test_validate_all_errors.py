@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
-from usability_helpers import cli
+from cli_helpers import cli
 
 GOOD = """\
 name: typos

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from usability_helpers import REPO, REPO_CONFIGS, cli
+from cli_helpers import REPO, REPO_CONFIGS, cli
 
 jsonschema = pytest.importorskip("jsonschema")
 

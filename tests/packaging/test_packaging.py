@@ -30,9 +30,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cli_helpers import REPO, REPO_CONFIGS, cli, cli_env
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from usability_helpers import REPO, REPO_CONFIGS, cli, cli_env
 
 PYPROJECT = REPO / "pyproject.toml"
 CONSTRAINTS = REPO / "constraints.txt"

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from usability_helpers import (
+from cli_helpers import (
     LONG,
     TINY,
     assert_whole_on_a_line,

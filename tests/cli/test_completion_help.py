@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from usability_helpers import BOX, cli, cli_env, make_run
+from cli_helpers import BOX, cli, cli_env, make_run
 
 COMMANDS = [
     [],

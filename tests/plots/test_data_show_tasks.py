@@ -2,10 +2,8 @@
 
 Today `data show oxford_pets` and `data show stanford_extra` exit 2 ("... labels, not
 classes"). They are to draw the masks over the photos and the joints over the dogs. The
-folders here are small fakes of the real layouts (as tests/test_tasks_train.py and
-tests/test_folders.py make them). Whether the drawing looks right is checked by eye.
-(The file is not named test_data_show.py: tests/test_data_show.py exists, and test
-folders have no __init__.py.)
+folders here are small fakes of the real layouts (as tests/train/test_tasks_train.py and
+tests/data/test_folders.py make them). Whether the drawing looks right is checked by eye.
 """
 
 from __future__ import annotations
@@ -15,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import cli
 from PIL import Image
-from usability_helpers import cli
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 
 import pytest
-from usability_helpers import cli, make_run, train_tiny
+from cli_helpers import cli, make_run, train_tiny
 
 
 @pytest.fixture(scope="module")

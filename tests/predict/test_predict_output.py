@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cli_helpers import cli
 from PIL import Image
-from usability_helpers import cli
 
 # 0.87, 1.00 or 87.3%, as a word of its own
 PROBABILITY = re.compile(r"(?<![\w.])(0\.\d+|1\.0+|\d{1,3}(\.\d+)?%)(?![\w.])")

@@ -1,4 +1,4 @@
-"""Helpers for the issue-13 usability tests: run the CLI as a user does, and fake run folders.
+"""Helpers for tests that use cnnrun as a user does (issue 13): the CLI, fake run folders.
 
 Everything here drives cnnrun through its command line in a fresh interpreter
 (``python -m cnnrun``) and never imports a cnnrun module, so these tests do not depend on
@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 REPO_CONFIGS = REPO / "configs"
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][AB012]")

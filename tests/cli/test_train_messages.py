@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from usability_helpers import TINY, cli_popen, plain, run_in_terminal, train_tiny
+from cli_helpers import TINY, cli_popen, plain, run_in_terminal, train_tiny
 
 MISSED = TINY + 'expect: {test.accuracy: ">= 0.999"}\n'
 
