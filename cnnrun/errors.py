@@ -88,7 +88,10 @@ class ConfigErrors(ConfigError):
         flat: list[ConfigError] = []
         for p in problems:
             flat += p.problems if isinstance(p, ConfigErrors) else [p]
-        unique = list({(p.file, p.line, p.path, p.message): p for p in flat}.values())
+        seen: dict[tuple[Any, ...], ConfigError] = {}
+        for p in flat:
+            seen.setdefault((p.file, p.line, p.path, p.message), p)
+        unique = list(seen.values())
         unique.sort(key=lambda p: (p.file or "", p.line or 0))
         if len(unique) == 1 and partial is None:
             return unique[0]

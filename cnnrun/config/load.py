@@ -166,8 +166,18 @@ def validate(data: dict[str, Any], locations: dict[str, Location], source: str) 
         return Experiment.model_validate(data)
     except ValidationError as exc:
         errors = _explained(exc.errors())
-        problems = [_convert(e, data, locations, source) for e in errors]
+        problems = _merged([_convert(e, data, locations, source) for e in errors])
         raise ConfigErrors.of(problems, partial=_repaired(data, errors)) from None
+
+
+def _merged(problems: list[ConfigError]) -> list[ConfigError]:
+    """One problem per key: a union's alternatives (``true``, ``auto``) in one ``expected``."""
+    by_path: dict[str, ConfigError] = {}
+    for p in problems:
+        first = by_path.setdefault(p.path, p)
+        if first is not p and first.message == p.message == "invalid value" and p.expected:
+            first.expected = f"{first.expected}, or {p.expected}" if first.expected else p.expected
+    return [p for p in problems if by_path[p.path] is p or by_path[p.path].message != p.message]
 
 
 def _explained(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -101,7 +101,7 @@ def test_line_points_at_the_mistake(path: Path) -> None:
 
 # The rest of the message (expected vs received) for the commonest mistakes.
 DETAILS = {
-    "unknown_top_key.yaml": ("one of: " + ", ".join(Experiment.model_fields), None),
+    "unknown_top_key.yaml": ("one of: " + ", ".join(Experiment.model_fields), "'epoch'"),
     "misspelt_nested_key.yaml": (
         "one of: dataset, path, validation, validation_split, batch_size, limit, test_limit, "
         "shuffle, test_split, json_name, skip_bad_images, augment",
@@ -127,7 +127,10 @@ DETAILS = {
         "one of: constant, exponential_per_epoch, step, cosine, reduce_on_plateau",
         "'cosin'",
     ),
-    "unknown_schedule_key.yaml": ("one of: name, initial_learning_rate, factor, every", None),
+    "unknown_schedule_key.yaml": (
+        "one of: name, initial_learning_rate, factor, every",
+        "'evry'",
+    ),
     "unknown_dataset.yaml": ("a name from `cnnrun list datasets`", "'fashion'"),
     "unknown_callback.yaml": ("a name from `cnnrun list callbacks`", "'early_stoping'"),
     "monitor_not_reported.yaml": ("one of: loss, accuracy, val_loss, val_accuracy", "'val_acc'"),
@@ -353,7 +356,7 @@ def test_plateau_default_monitor_without_validation_is_the_loss(tmp_path: Path) 
     ("text", "expected"),
     [
         ("data: {shuffle: 1}\n", "a valid boolean"),
-        ("jit_compile: 0\n", "a valid boolean"),
+        ("jit_compile: 0\n", "a valid boolean, or one of: auto"),
         ("seed: true\n", "a valid integer"),
         ("optimizer: {learning_rate: true}\n", "a valid number"),
         ("fine_tune: {at_epoch: 1, unfreeze: true}\n", None),
