@@ -12,11 +12,14 @@ export CNNRUN_SHARED_DATA ?= $(abspath ../shared/data)
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Ranges in pyproject.toml; the exact versions tested are in constraints.txt.
+$(STAMP): pyproject.toml constraints.txt
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (cnnrun needs Python 3.11)"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# cnnrun depended on tensorflow-cpu before: one TensorFlow distribution at a time
+	@$(BIN)/pip uninstall --quiet --yes tensorflow-cpu 2>/dev/null || true
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install cnnrun into it (.venv/bin/cnnrun)
@@ -28,7 +31,7 @@ test: $(STAMP) ## Run the fast test suite (no network, no real data needed)
 	$(BIN)/pytest -q
 
 test-full: $(STAMP) ## Run every test, slow, real-data and Ray ones included
-	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	$(BIN)/pytest -q -m ''
 
 lint: $(STAMP) ## ruff check + format check + import layers (import-linter)

@@ -6,7 +6,7 @@ import difflib
 import enum
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -63,6 +63,59 @@ class ConfigError(Exception):
         if self.received is not None:
             lines.append(f"  received: {self.received}")
         return "\n".join(lines)
+
+
+@dataclass
+class ConfigErrors(ConfigError):
+    """Several problems of one experiment file, each a located :class:`ConfigError`.
+
+    It is a :class:`ConfigError` itself (its fields are the first problem's), so callers
+    that catch one get them all; :meth:`render` gives one ``error:`` block per problem.
+
+    Attributes:
+        problems: The problems, in file and line order.
+        partial: What could still be read despite them (a ``LoadedConfig`` whose invalid
+            keys fell back to their defaults), for the checks that run after the schema;
+            None when nothing could.
+    """
+
+    problems: list[ConfigError] = field(default_factory=list)
+    partial: Any = None
+
+    @classmethod
+    def of(cls, problems: list[ConfigError], partial: Any = None) -> ConfigError:
+        """One error for ``problems``: the problem itself when there is one (and no partial)."""
+        flat: list[ConfigError] = []
+        for p in problems:
+            flat += p.problems if isinstance(p, ConfigErrors) else [p]
+        seen: dict[tuple[Any, ...], ConfigError] = {}
+        for p in flat:
+            seen.setdefault((p.file, p.line, p.path, p.message), p)
+        unique = list(seen.values())
+        unique.sort(key=lambda p: (p.file or "", p.line or 0))
+        if len(unique) == 1 and partial is None:
+            return unique[0]
+        first = unique[0]
+        return cls(
+            first.message,
+            path=first.path,
+            expected=first.expected,
+            received=first.received,
+            suggestion=first.suggestion,
+            file=first.file,
+            line=first.line,
+            problems=unique,
+            partial=partial,
+        )
+
+    def render(self) -> str:
+        """One block per problem; blocks after the first start with ``error:`` too."""
+        text = "\nerror: ".join(p.render() for p in self.problems)
+        if len(self.problems) > 1:
+            files = {p.file for p in self.problems if p.file}
+            where = f"{files.pop()}: " if len(files) == 1 else ""
+            text += f"\n{where}{len(self.problems)} problems"
+        return text
 
 
 class DataError(Exception):

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cnnrun.checks.names import check_names
+from cnnrun.checks.names import check_names, name_problems
 from cnnrun.config.load import LoadedConfig, read_experiment
 from cnnrun.config.overrides import Override
+from cnnrun.errors import ConfigErrors
 
 
 def load_experiment(
@@ -27,9 +28,16 @@ def load_experiment(
         The validated experiment with key locations.
 
     Raises:
-        ConfigError: On the first problem found, located by key path and line.
+        ConfigError: The problem found, located by key path and line; a
+            :class:`~cnnrun.errors.ConfigErrors` when there are several (each is reported).
     """
-    loaded = read_experiment(path, overrides)
+    try:
+        loaded = read_experiment(path, overrides)
+    except ConfigErrors as exc:
+        if exc.partial is None:
+            raise
+        # The schema's problems, and those of the names in the rest of the file.
+        raise ConfigErrors.of([*exc.problems, *name_problems(exc.partial)]) from None
     check_names(loaded)
     return loaded
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cnnrun import catalog
 from cnnrun.config.load import LoadedConfig
-from cnnrun.errors import ConfigError, did_you_mean
+from cnnrun.errors import ConfigError, ConfigErrors, did_you_mean
 
 
 def check_layer(loaded: LoadedConfig, path: str, name: str, args: tuple, kwargs: dict) -> None:
@@ -81,6 +82,16 @@ def check_kwargs(
                 received=repr(key),
                 suggestion=renamed if renamed in params else did_you_mean(key, params),
             )
+
+
+def collect(problems: list[ConfigError], check: Callable[..., Any], *args: Any) -> None:
+    """Run ``check(*args)``; add the problems it raises to ``problems`` instead of stopping."""
+    try:
+        check(*args)
+    except ConfigErrors as exc:
+        problems.extend(exc.problems)
+    except ConfigError as exc:
+        problems.append(exc)
 
 
 def unknown_name(

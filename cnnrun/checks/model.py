@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from cnnrun import catalog
-from cnnrun.checks.layers import check_kwargs, check_layer, unknown_layer
+from cnnrun.checks.layers import check_kwargs, check_layer, collect, unknown_layer
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.schema import BuilderModel, GraphModel, LayerSpec, StackModel
-from cnnrun.errors import ConfigError, did_you_mean
+from cnnrun.errors import ConfigError, ConfigErrors, did_you_mean
 from cnnrun.model import backbones
 from cnnrun.model.builders import BUILDERS, builder_params, load_builder_file, source_file
 from cnnrun.model.graph import node_order
@@ -30,12 +30,11 @@ def check_model(loaded: LoadedConfig) -> None:
     """Raise a located :class:`ConfigError` for the first problem of ``model`` or ``fine_tune``."""
     cfg = loaded.experiment.model
     if isinstance(cfg, StackModel):
+        problems: list[ConfigError] = []  # one per layer at most
         for i, spec in enumerate(cfg.layers):
-            _check_name(loaded, f"model.layers[{i}]", spec.type)
-            if backbones.is_backbone(spec.type):
-                check_backbone(loaded, f"model.layers[{i}]", spec)
-            else:
-                check_layer(loaded, f"model.layers[{i}]", spec.type, spec.args, spec.kwargs)
+            collect(problems, _check_stack_layer, loaded, f"model.layers[{i}]", spec)
+        if problems:
+            raise ConfigErrors.of(problems)
     elif isinstance(cfg, GraphModel):
         for i, node in enumerate(cfg.graph):
             path = f"model.graph[{i}].layer"
@@ -56,6 +55,14 @@ def check_model(loaded: LoadedConfig) -> None:
     elif isinstance(cfg, BuilderModel):
         check_builder(loaded, folder_of(loaded, "model.file"))
     check_fine_tune(loaded)
+
+
+def _check_stack_layer(loaded: LoadedConfig, path: str, spec: LayerSpec) -> None:
+    _check_name(loaded, path, spec.type)
+    if backbones.is_backbone(spec.type):
+        check_backbone(loaded, path, spec)
+    else:
+        check_layer(loaded, path, spec.type, spec.args, spec.kwargs)
 
 
 def _check_name(loaded: LoadedConfig, path: str, name: str) -> None:

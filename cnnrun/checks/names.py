@@ -7,27 +7,42 @@ These run without TensorFlow, so ``validate`` is instant; the model build
 from __future__ import annotations
 
 from cnnrun import catalog
-from cnnrun.checks.layers import check_kwargs, unknown_name
+from cnnrun.checks.layers import check_kwargs, collect, unknown_name
 from cnnrun.checks.model import check_model
 from cnnrun.config.load import LoadedConfig
 from cnnrun.data.loaders import DATASETS, dataset_tasks
-from cnnrun.errors import ConfigError, did_you_mean
+from cnnrun.errors import ConfigError, ConfigErrors, did_you_mean
 
 
 def check_names(loaded: LoadedConfig) -> None:
-    """Raise a located :class:`ConfigError` for the first unknown name or argument."""
+    """Raise a located :class:`ConfigError` for the unknown names and arguments.
+
+    Raises:
+        ConfigError: The one problem found, or a :class:`ConfigErrors` with every one.
+    """
+    problems = name_problems(loaded)
+    if problems:
+        raise ConfigErrors.of(problems)
+
+
+def name_problems(loaded: LoadedConfig) -> list[ConfigError]:
+    """Every unknown name or argument: each part of the experiment is checked on its own."""
+    problems: list[ConfigError] = []
     exp = loaded.experiment
     if exp.data.dataset not in DATASETS:
-        raise unknown_name(
-            loaded, "data.dataset", "data set", exp.data.dataset, DATASETS.names(), "datasets"
+        problems.append(
+            unknown_name(
+                loaded, "data.dataset", "data set", exp.data.dataset, DATASETS.names(), "datasets"
+            )
         )
-    _check_task_data(loaded)
-    check_model(loaded)  # layers, backbones, graph nodes or builder; fine_tune
-    _check_optimizer(loaded)
-    _check_loss(loaded)
-    _check_metrics(loaded)
-    _check_callbacks(loaded)
-    _check_monitors(loaded)
+    else:
+        collect(problems, _check_task_data, loaded)
+    # layers, backbones, graph nodes or builder; fine_tune
+    for check in (check_model, _check_optimizer, _check_loss, _check_metrics, _check_callbacks):
+        collect(problems, check, loaded)
+    if not problems:  # a misspelt metric or callback would also make its monitor unknown
+        collect(problems, _check_monitors, loaded)
+    return problems
 
 
 def _check_optimizer(loaded: LoadedConfig) -> None:
@@ -92,30 +107,41 @@ def _check_metrics(loaded: LoadedConfig) -> None:
     exp = loaded.experiment
     cat = catalog.load()
     own_metrics = catalog.TASK_METRICS
+    problems: list[ConfigError] = []
     for i, metric in enumerate(exp.metrics):
         if metric in own_metrics:
-            _check_task(loaded, f"metrics[{i}]", "metric", metric, own_metrics[metric][0])
+            collect(
+                problems, _check_task, loaded, f"metrics[{i}]", "metric", metric,
+                own_metrics[metric][0],
+            )  # fmt: skip
         elif metric not in cat["metrics"]:
-            raise unknown_name(
-                loaded, f"metrics[{i}]", "metric", metric, [*cat["metrics"], *own_metrics]
+            problems.append(
+                unknown_name(
+                    loaded, f"metrics[{i}]", "metric", metric, [*cat["metrics"], *own_metrics]
+                )
             )
+    if problems:
+        raise ConfigErrors.of(problems)
 
 
 def _check_callbacks(loaded: LoadedConfig) -> None:
     """Each callback exists and takes its arguments."""
     exp = loaded.experiment
     cat = catalog.load()
+    problems: list[ConfigError] = []
     for i, callback in enumerate(exp.callbacks):
         ((name, args),) = callback.items()
         if name not in cat["callbacks"]:
-            raise unknown_name(loaded, f"callbacks[{i}]", "callback", name, list(cat["callbacks"]))
-        check_kwargs(
-            loaded,
-            f"callbacks[{i}].{name}",
-            f"callback '{name}'",
-            args,
+            problems.append(
+                unknown_name(loaded, f"callbacks[{i}]", "callback", name, list(cat["callbacks"]))
+            )
+            continue
+        collect(
+            problems, check_kwargs, loaded, f"callbacks[{i}].{name}", f"callback '{name}'", args,
             cat["callbacks"][name]["params"],
-        )
+        )  # fmt: skip
+    if problems:
+        raise ConfigErrors.of(problems)
 
 
 def _check_monitors(loaded: LoadedConfig) -> None:

@@ -31,15 +31,21 @@ def rows(what: str) -> list[tuple[str, str]]:
         union = Experiment.model_fields["schedule"].annotation
         from cnnrun.config.load import models_in
 
-        return [
-            (
-                str(m.model_fields["name"].annotation.__args__[0]),
-                (m.__doc__ or "").strip().splitlines()[0]
-                + "  args: "
-                + ", ".join(f for f in m.model_fields if f != "name"),
+        rows = []
+        for m in models_in(union):
+            doc = (m.__doc__ or "").strip().splitlines()[0].replace("``", "`")
+            args = [f for f in m.model_fields if f != "name"]
+            rows.append(
+                (
+                    str(m.model_fields["name"].annotation.__args__[0]),
+                    doc + ("  args: " + ", ".join(args) if args else ""),
+                )
             )
-            for m in models_in(union)
-        ]
+        return rows
+    if what == "configs":
+        from cnnrun.config.packaged import description, names
+
+        return [(n, description(n)) for n in names()]
     if what == "backbones":
         from cnnrun.model.backbones import EXTRA_PARAMS
 

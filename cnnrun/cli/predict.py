@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import enum
+import json
+import re
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,6 +14,7 @@ import typer
 from rich.console import Console
 
 from cnnrun import runfiles
+from cnnrun.cli.complete import run_folders
 from cnnrun.errors import ConfigError, DataError, ExitCode, print_error
 from cnnrun.predict.evaluate import Split, evaluate_run
 from cnnrun.predict.images import predict_files
@@ -20,7 +26,10 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 RunDirArg = Annotated[
-    Path, typer.Argument(help="A run folder (from `cnnrun train`).", file_okay=False)
+    Path,
+    typer.Argument(
+        help="A run folder (from `cnnrun train`).", file_okay=False, autocompletion=run_folders
+    ),
 ]
 
 
@@ -50,10 +59,21 @@ def evaluate(
         console.print(line, highlight=False)
 
 
+class PredictFormat(enum.StrEnum):
+    """How `cnnrun predict` prints its predictions."""
+
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def predict(
     run_dir: RunDirArg,
     inputs: Annotated[
-        list[Path],
+        list[str],
         typer.Argument(help="Image files, or folders of images.", show_default=False),
     ],
     out: Annotated[
@@ -65,13 +85,44 @@ def predict(
             show_default=False,
         ),
     ] = None,  # fmt: skip
+    output_format: Annotated[
+        PredictFormat,
+        typer.Option("--format", help="text, or json / csv alone on stdout."),
+    ] = PredictFormat.text,
 ) -> None:
-    """Predict images with a run's best model and draw each prediction as a PNG."""
+    """Predict images with a run's best model: the top class per image, and a PNG each.
+
+    Prints one line per image (image, top class, its probability, the picture) or, with
+    --format json|csv, the top 3 classes of each image.
+    """
+    urls = [i for i in inputs if URL.match(i)]
+    if urls:
+        raise _fail(
+            f"{urls[0]}: URLs are not read; download the file first (e.g. curl -O URL)",
+            ExitCode.CONFIG,
+        )
+    records: list[dict[str, Any]] = []
     try:
-        written = predict_files(run_dir, inputs, out)
+        predict_files(run_dir, [Path(i) for i in inputs], out, records)
     except ConfigError as exc:
         raise _fail(exc.render(), ExitCode.CONFIG) from None
     except DataError as exc:
         raise _fail(str(exc), ExitCode.FAILED) from None
-    for path in written:
-        print(path)
+    _print_predictions(records, output_format)
+
+
+def _print_predictions(records: list[dict[str, Any]], output_format: PredictFormat) -> None:
+    if output_format == PredictFormat.json:
+        print(json.dumps(records, indent=2))
+        return
+    if output_format == PredictFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["image", "class", "probability", "picture"])
+        for r in records:
+            top = r["top"][0] if r["top"] else {"class": "", "probability": ""}
+            writer.writerow([r["image"], top["class"], top["probability"], r["picture"]])
+        return
+    for r in records:
+        top = r["top"][0] if r["top"] else None
+        shown = f"  {top['class']}  {top['probability']:.2f}" if top else ""
+        print(f"{r['image']}{shown}  -> {r['picture']}", flush=True)

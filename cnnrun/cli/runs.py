@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from cnnrun.cli.complete import run_folders, run_or_sweep_folders
 from cnnrun.errors import ExitCode, print_error
 from cnnrun.runs.compare import (
     Comparison,
@@ -23,7 +24,10 @@ from cnnrun.runs.compare import (
     render_text,
     table_width,
 )
+from cnnrun.runs.legend import legend_labels
 from cnnrun.runs.record import RunRecord, load_run, load_runs
+
+PLOT_SUFFIXES = ("png", "jpg", "jpeg", "svg", "pdf")  # plots.curves.PLOT_FORMATS (no matplotlib)
 
 
 def compare(
@@ -32,6 +36,7 @@ def compare(
         typer.Argument(
             help="Run folders, or folders that hold run folders (such as runs/).",
             show_default=False,
+            autocompletion=run_or_sweep_folders,
         ),
     ],
     sort: Annotated[
@@ -52,7 +57,7 @@ def compare(
         Path | None,
         typer.Option(
             "--plot",
-            help="Also draw every run's train and validation curves in this PNG.",
+            help="Also draw every run's curves in this file (.png, .jpg, .svg or .pdf).",
             dir_okay=False,
             show_default=False,
         ),
@@ -73,6 +78,16 @@ def compare(
     Folders that are not runs are skipped, one warning each; exits 1 if no run is readable.
     """
     err = Console(stderr=True, highlight=False)
+    if plot is not None and Path(plot).suffix.lower() not in (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".svg",
+        ".pdf",
+    ):
+        _fail(
+            f"--plot: expected a .png, .jpg, .svg or .pdf file. Received: {plot}", ExitCode.CONFIG
+        )
     records = load_runs(runs)
     shown = _report_unreadable(records, err)
     if not shown:
@@ -89,14 +104,17 @@ def compare(
     if plot is not None:
         from cnnrun.plots.curves import plot_compare
 
-        written = plot_compare(comparison.records, plot, metric)  # best first
+        labels = legend_labels(comparison)
+        written = plot_compare(comparison.records, plot, metric, labels)  # best first
         err.print(f"curves: {written}", markup=False, soft_wrap=True)
 
 
 def show(
     run_dir: Annotated[
         Path,
-        typer.Argument(help="A run folder.", exists=True, show_default=False),
+        typer.Argument(
+            help="A run folder.", exists=True, show_default=False, autocompletion=run_folders
+        ),
     ],
 ) -> None:
     """Show one run: status and reason, resolved config, per-epoch metrics, results, files."""
@@ -105,7 +123,10 @@ def show(
     record = load_run(run_dir)
     if not record.is_run:
         _fail(describe_path(run_dir), ExitCode.FAILED)
-    print_run(record, Console(highlight=False))
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: whole paths and headers, no wrapping
+        console = Console(highlight=False, width=100_000)
+    print_run(record, console)
 
 
 def _report_unreadable(records: list[RunRecord], err: Console) -> list[RunRecord]:
@@ -138,8 +159,13 @@ def _print_comparison(comparison: Comparison, output_format: OutputFormat) -> No
         sys.stdout.flush()
         return
     console = Console(highlight=False)
-    if not console.is_terminal:  # a file or a pipe: as wide as the table needs
-        console = Console(highlight=False, width=max(table_width(comparison), 80))
+    if console.is_terminal:  # the columns that fit, no word broken
+        from cnnrun.runs.fit_width import render_for_width
+
+        for part in render_for_width(comparison, console.width):
+            console.print(part)
+        return
+    console = Console(highlight=False, width=max(table_width(comparison), 80))  # pipe, file
     for table in render_tables(comparison, console.width):
         console.print(table)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from cnnrun.config.overrides import Override, apply_overrides, as_overrides, deep_merge
 from cnnrun.config.schema import MODEL_FORMS, Experiment
 from cnnrun.config.yaml_io import Location, document_line, load_yaml_file
-from cnnrun.errors import ConfigError, did_you_mean
+from cnnrun.errors import ConfigError, ConfigErrors, did_you_mean
 
 MAX_EXTENDS_DEPTH = 10
 
@@ -145,20 +146,77 @@ def read_experiment(
     for item in typed:
         drop_locations_under(locations, item.key)  # the file's lines below it are stale
         locations[item.key] = (item.source, None)
-    return LoadedConfig(validate(data, locations, str(path)), str(path), locations)
+    try:
+        return LoadedConfig(validate(data, locations, str(path)), str(path), locations)
+    except ConfigErrors as exc:
+        if exc.partial is not None:
+            exc.partial = LoadedConfig(exc.partial, str(path), locations)
+        raise
 
 
 def validate(data: dict[str, Any], locations: dict[str, Location], source: str) -> Experiment:
-    """Validate raw data into an :class:`Experiment`, turning pydantic's errors into ours."""
+    """Validate raw data into an :class:`Experiment`, turning pydantic's errors into ours.
+
+    Raises:
+        ConfigErrors: Every problem pydantic found, located; its ``partial`` is the
+            experiment with the invalid keys left at their defaults, when that validates
+            (so the name checks can still look at the rest of the file).
+    """
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        first = errors[0]
-        if first["type"] == "missing":
-            # A misspelt key (`modle:`) explains a missing one: report the cause.
-            first = next((e for e in errors if e["type"] == "extra_forbidden"), first)
-        raise _convert(first, data, locations, source) from None
+        errors = _explained(exc.errors())
+        problems = _merged([_convert(e, data, locations, source) for e in errors])
+        raise ConfigErrors.of(problems, partial=_repaired(data, errors)) from None
+
+
+def _merged(problems: list[ConfigError]) -> list[ConfigError]:
+    """One problem per key: a union's alternatives (``true``, ``auto``) in one ``expected``."""
+    by_path: dict[str, ConfigError] = {}
+    for p in problems:
+        first = by_path.setdefault(p.path, p)
+        if first is not p and first.message == p.message == "invalid value" and p.expected:
+            first.expected = f"{first.expected}, or {p.expected}" if first.expected else p.expected
+    return [p for p in problems if by_path[p.path] is p or by_path[p.path].message != p.message]
+
+
+def _explained(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's errors less the missing keys that a misspelt key beside them explains."""
+    misspelt = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
+    kept = [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"][:-1]) in misspelt)]
+    return kept or errors
+
+
+def _repaired(data: dict[str, Any], errors: list[dict[str, Any]]) -> Experiment | None:
+    """The experiment without the keys pydantic rejected (their defaults instead), or None.
+
+    None when a rejected key is required, or inside a list (dropping an item would move the
+    items after it, and their key paths with them).
+    """
+    data = copy.deepcopy(data)
+    for _ in range(5):
+        if not all(_drop(data, list(e["loc"])) for e in errors):
+            return None
+        try:
+            return Experiment.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+    return None
+
+
+def _drop(data: Any, loc: list[Any]) -> bool:
+    """Delete the deepest mapping key of ``loc`` that ``data`` has; whether one was."""
+    node, parent, key = data, None, None
+    for el in loc:
+        if isinstance(node, dict) and el in node:
+            parent, key, node = node, el, node[el]
+        elif isinstance(node, list) and isinstance(el, int) and el < len(node):
+            parent, key, node = None, None, node[el]  # never drop list items
+        # else: a union tag pydantic adds to the location
+    if isinstance(parent, dict) and key is not None:
+        del parent[key]
+        return True
+    return False
 
 
 def _convert(err: dict[str, Any], data: Any, locations: dict, source: str) -> ConfigError:
@@ -193,6 +251,7 @@ def _convert(err: dict[str, Any], data: Any, locations: dict, source: str) -> Co
             file=file,
             line=line,
             expected=f"one of: {', '.join(fields)}" if fields else None,
+            received=repr(key),
             suggestion=did_you_mean(key, choices),
         )
     if kind == "missing":

@@ -584,17 +584,93 @@ class Experiment(_Strict):
 
 
 def json_schema() -> dict[str, Any]:
-    """The experiment file's JSON Schema (for editors and the YAML language server)."""
-    schema = Experiment.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "cnnrun experiment"
+    """The experiment file's JSON Schema (for editors and the YAML language server).
+
+    An editor checks a file alone, and a file that ``extends:`` another may leave out any
+    key, nested ones included (``model.layers`` without ``model.input_shape``). So the
+    schema's ``properties`` require nothing, and its ``else`` (no ``extends``) adds every
+    key the schema requires, as a skeleton of ``required`` lists (``Required*`` defs).
+    """
+    full = _json_keywords(Experiment.model_json_schema())
+    defs = full.pop("$defs", {})
+    required = full.pop("required", [])
+    skeleton = _skeleton(full)
+    skeleton.pop("required", None)
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **_without_required(full),
+        "title": "cnnrun experiment",
+    }
     schema.setdefault("properties", {})["extends"] = {
         "type": "string",
         "description": "a base experiment file (relative to this one) whose keys this file changes",
     }
-    # A file that extends another may take any key, `model` included, from its base.
-    required = schema.pop("required", [])
+    schema["$defs"] = {name: _without_required(d) for name, d in defs.items()}
+    schema["$defs"].update({f"Required{name}": _skeleton(d) for name, d in defs.items()})
     if required:
         schema["if"] = {"required": ["extends"]}
-        schema["else"] = {"required": required}
+        schema["else"] = {"required": required, **skeleton}
     return schema
+
+
+# pydantic's names of constraints that it sometimes emits as they are (Annotated types)
+_KEYWORDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+_NAME_MAPS = ("properties", "$defs", "patternProperties")
+
+
+def _json_keywords(node: Any) -> Any:
+    """``node`` with pydantic's ``ge``/``gt``/``le``/``lt`` as JSON Schema's keywords."""
+    if isinstance(node, list):
+        return [_json_keywords(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _NAME_MAPS and isinstance(value, dict):
+            out[key] = {name: _json_keywords(sub) for name, sub in value.items()}
+        elif key in _KEYWORDS and isinstance(value, int | float):
+            out[_KEYWORDS[key]] = value
+        else:
+            out[key] = _json_keywords(value)
+    return out
+
+
+def _without_required(node: Any) -> Any:
+    """``node`` with no ``required`` list anywhere (for a file that extends another)."""
+    if isinstance(node, list):
+        return [_without_required(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _NAME_MAPS and isinstance(value, dict):
+            out[key] = {name: _without_required(sub) for name, sub in value.items()}
+        elif key != "required":
+            out[key] = _without_required(value)
+    return out
+
+
+def _skeleton(node: Any) -> dict[str, Any]:
+    """Only the ``required`` lists of ``node`` (through properties, refs, unions, items)."""
+    if not isinstance(node, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if "required" in node:
+        out["required"] = node["required"]
+    props = {k: sk for k, v in node.get("properties", {}).items() if (sk := _skeleton(v))}
+    if props:
+        out["properties"] = props
+    if "$ref" in node:
+        out["$ref"] = node["$ref"].replace("#/$defs/", "#/$defs/Required")
+    for key in ("anyOf", "oneOf"):
+        branches = [_skeleton(b) for b in node.get(key, [])]
+        if any(branches):  # keep each branch's type, or an empty branch would match anything
+            for branch, original in zip(branches, node[key], strict=True):
+                if "type" in original:
+                    branch["type"] = original["type"]
+            out.setdefault("anyOf", []).extend(branches)  # anyOf: skeletons may coincide
+    if any(sk := [_skeleton(b) for b in node.get("allOf", [])]):
+        out["allOf"] = sk
+    if isinstance(node.get("items"), dict) and (sk := _skeleton(node["items"])):
+        out["items"] = sk
+    return out

@@ -91,7 +91,21 @@ def curves_figure(header: Sequence[str], rows: Sequence[Row], title: str) -> Fig
     return figure
 
 
-def plot_compare(records: Sequence[RunRecord], out_png: Path, metric: str | None = None) -> Path:
+# What `compare --plot FILE` writes, by FILE's extension.
+PLOT_FORMATS = {"png": "png", "jpg": "jpg", "jpeg": "jpg", "svg": "svg", "pdf": "pdf"}
+
+
+def plot_format(path: Path) -> str | None:
+    """The image format ``path``'s extension names (``png``, ``jpg``, ``svg``, ``pdf``), or None."""
+    return PLOT_FORMATS.get(Path(path).suffix.lower().lstrip("."))
+
+
+def plot_compare(
+    records: Sequence[RunRecord],
+    out_png: Path,
+    metric: str | None = None,
+    labels: Sequence[str] | None = None,
+) -> Path:
     """Overlay the train and validation curves of several runs for one metric.
 
     Each run gets a colour; validation is a solid line, training a dashed one. The
@@ -100,20 +114,30 @@ def plot_compare(records: Sequence[RunRecord], out_png: Path, metric: str | None
 
     Args:
         records: Runs (those without ``metrics.csv`` rows are skipped).
-        out_png: Where to write the picture.
+        out_png: Where to write the picture; its extension picks the format (PNG, JPEG,
+            SVG or PDF: `plot_format`).
         metric: A ``metrics.csv`` metric (``loss``, ``accuracy``, ``mean_iou``…);
             defaults to the main metric of the first run that has epochs.
+        labels: The legend's name of each run (e.g. what differs between them), in the
+            order of ``records``; default: the run folders' names.
 
     Returns:
         ``out_png``.
     """
-    return save_figure(compare_figure(records, metric), Path(out_png))
+    figure = compare_figure(records, metric, labels)
+    return save_figure(figure, Path(out_png), plot_format(Path(out_png)) or "png")
 
 
-def compare_figure(records: Sequence[RunRecord], metric: str | None = None) -> Figure:
+def compare_figure(
+    records: Sequence[RunRecord],
+    metric: str | None = None,
+    labels: Sequence[str] | None = None,
+) -> Figure:
     """Build (without saving) the figure of `plot_compare`; its one axes holds the curves."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
+
+    label_of = {id(r): label for r, label in zip(records, labels or [], strict=False)}
 
     runs = [r for r in records if r.epochs]
     metric = metric or (runs[0].main_metric if runs else "loss")
@@ -127,7 +151,8 @@ def compare_figure(records: Sequence[RunRecord], metric: str | None = None) -> F
     handles = []
     for index, (record, color) in enumerate(zip(named, _colors(len(named)), strict=True)):
         _draw_run(ax, record, metric, color, markers=markers, zorder=3.0 - index / len(named))
-        handles.append(Line2D([], [], color=color, lw=2, label=record.name))
+        label = label_of.get(id(record), record.name)
+        handles.append(Line2D([], [], color=color, lw=2, label=label))
     if len(runs) > len(named):
         more = f"{len(runs) - len(named)} more (grey)"
         handles.append(Line2D([], [], color=OTHER_COLOR, lw=1, label=more))
@@ -254,10 +279,10 @@ def _colors(count: int) -> list[str]:
     return [to_hex(cmap(i % cmap.N)) for i in range(count)]
 
 
-def save_figure(figure: Figure, out_png: Path) -> Path:
-    """Write ``figure`` next to ``out_png`` and move it in place (no torn PNG on a crash)."""
+def save_figure(figure: Figure, out_png: Path, fmt: str = "png") -> Path:
+    """Write ``figure`` next to ``out_png`` and move it in place (no torn file on a crash)."""
     out_png.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_png.with_name(f".{out_png.name}.partial.png")
-    figure.savefig(partial, format="png")
+    partial = out_png.with_name(f".{out_png.name}.partial.{fmt}")
+    figure.savefig(partial, format=fmt)
     partial.replace(out_png)
     return out_png

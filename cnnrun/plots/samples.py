@@ -1,5 +1,7 @@
 """`cnnrun data show`: a grid of sample images with their class names (the chapter's §6.2).
 
+Segmentation and keypoint data sets draw their masks and joints (`label_grids`).
+
 matplotlib's Agg canvas only (no pyplot, no display); no TensorFlow for local files.
 """
 
@@ -138,6 +140,13 @@ def show_dataset(
         ConfigError: On an unknown data set name.
         DataError: When its files cannot be found or read.
     """
+    from cnnrun.data.loaders import DATASETS, dataset_tasks
+
+    if name in DATASETS and "classification" not in dataset_tasks(name):
+        from cnnrun.plots.label_grids import show_labelled
+
+        task = dataset_tasks(name)[0]
+        return show_labelled(name, task, out, n, path, lambda total, k: pick(total, k, seed))
     data = load_dataset(name, path)
     x, y = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
     idx = pick(len(x), n, seed)

@@ -178,13 +178,24 @@ class _StanfordIndex:
         return None
 
 
-def predict_files(run_dir: Path, inputs: list[Path], out: Path | None = None) -> list[Path]:
+TOP_CLASSES = 3  # classes per image in `predict`'s records
+
+
+def predict_files(
+    run_dir: Path,
+    inputs: list[Path],
+    out: Path | None = None,
+    records: list[dict[str, Any]] | None = None,
+) -> list[Path]:
     """Predict each image with the run's best model and write one PNG per image.
 
     Args:
         run_dir: The run folder.
         inputs: Image files, or folders of images.
         out: Where the PNGs go (default ``RUN_DIR/predictions``).
+        records: When given, one record per image is appended: ``{"image", "picture",
+            "top": [{"class", "probability"}, ...]}`` (the top 3 classes; an empty list
+            for segmentation and keypoints).
 
     Returns:
         The PNG files written, in the order of ``inputs``.
@@ -239,6 +250,14 @@ def predict_files(run_dir: Path, inputs: list[Path], out: Path | None = None) ->
                 pictures.classification_png(
                     original, probs, _class_names(run, len(probs)), target, title=f.name
                 )
+            if records is not None:
+                records.append({"image": str(f), "picture": str(target), "top": []})
+                if task not in ("segmentation", "keypoints"):
+                    classes = _class_names(run, len(probs))
+                    records[-1]["top"] = [
+                        {"class": classes[k], "probability": round(float(probs[k]), 4)}
+                        for k in np.argsort(-probs)[:TOP_CLASSES]
+                    ]
             written.append(target)
     return written
 

@@ -31,6 +31,7 @@ import yaml
 
 from cnnrun import runfiles
 from cnnrun.processes import pid_alive
+from cnnrun.runs.defaults import fill_learning_rate
 
 STATUS_STALE = "stale"
 STATUS_BROKEN = "broken"
@@ -332,6 +333,7 @@ def load_run(path: Path, *, now: datetime | None = None) -> RunRecord:
         _read_config(record)
         _read_metrics(record)
         _read_results(record)
+        fill_learning_rate(record.config, record.epochs)  # Keras's default, as trained
         _settle_status(record, now or datetime.now(UTC))
     except OSError as error:  # a file vanished or became unreadable while we read it
         record.status, record.reason = STATUS_BROKEN, f"unreadable: {_one_line(error)}"

@@ -63,6 +63,8 @@ from cnnrun.sweep.plan import (
 )
 
 console = Console()
+if not console.is_terminal:  # a pipe or a file: whole lines (paths are never wrapped)
+    console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 
@@ -105,7 +107,7 @@ def sweep(
     ] = None,
     range_: Annotated[
         list[str] | None,
-        typer.Option("--range", help="KEY=LOW:HIGH[:log][:int] for --random."),
+        typer.Option("--range", help="For --random: KEY=LOW:HIGH, then :log or :int if wanted."),
     ] = None,
     choice: Annotated[
         list[str] | None, typer.Option("--choice", help="KEY=A,B,C for --random.")
@@ -138,10 +140,14 @@ def sweep(
         Backend, typer.Option(help="local, or ray (the extra cnnrun\\[ray]).")
     ] = Backend.local,
     cpus_per_trial: Annotated[float, typer.Option(min=0.01, help="Ray: CPUs per trial.")] = 1.0,
-    smoke: Annotated[bool, typer.Option(help="Smoke-train each trial (a few batches).")] = False,
-    synthetic: Annotated[bool, typer.Option(help="Generated data of the model's shape.")] = False,
+    smoke: Annotated[
+        bool, typer.Option("--smoke", help="Smoke-train each trial (a few batches).")
+    ] = False,
+    synthetic: Annotated[
+        bool, typer.Option("--synthetic", help="Generated data of the model's shape.")
+    ] = False,
     retry_failed: Annotated[
-        bool, typer.Option(help="When resuming, run failed trials again.")
+        bool, typer.Option("--retry-failed", help="When resuming, run failed trials again.")
     ] = False,
     sort: Annotated[
         str | None, typer.Option(help="Sort the final table (as `cnnrun compare --sort`).")
@@ -338,11 +344,11 @@ def _execute(
         else:
             _run_sequential_main(folder, plan, todos, out)
     except KeyboardInterrupt:
-        err_console.print("interrupted: continue with `cnnrun sweep --resume SWEEP_DIR`")
+        _resume_hint("interrupted", folder)
         print(folder)
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except SweepTerminated:
-        err_console.print("stopped by SIGTERM: continue with `cnnrun sweep --resume SWEEP_DIR`")
+        _resume_hint("stopped by SIGTERM", folder)
         print(folder)
         raise typer.Exit(ExitCode.KILLED) from None
     finally:
@@ -351,6 +357,18 @@ def _execute(
     for t in failed:
         print_error(f"trial {t.id} ({' '.join(t.set)}): {t.status}: {t.reason}")
     return ExitCode.FAILED if failed else 0
+
+
+def _resume_hint(what: str, folder: Path) -> None:
+    """The command that continues the sweep, with its real folder (printed last after it)."""
+    import shlex
+
+    err_console.print(
+        f"{what}: continue with cnnrun sweep --resume {shlex.quote(str(folder))}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _run_sequential_main(folder: Path, plan: SweepPlan, todos: list[Todo], out: Console) -> None:

@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from cnnrun import catalog, runfiles, signals
 from cnnrun.tf_env import import_keras
@@ -190,17 +200,40 @@ class StateRestorer(keras.callbacks.Callback):
         resume.restore_rng_state(self.model, self.state.rng)
 
 
-class RichProgress(keras.callbacks.Callback):
-    """A progress bar per epoch and one line of figures when each epoch ends."""
+class SamplesPerSecond(ProgressColumn):
+    """The training speed, ``1,234 samples/s`` (blank until it is known)."""
 
-    def __init__(self, console: Console, epochs: int, steps: int, refresh_s: float = 0.25) -> None:
+    def __init__(self, batch_size: int) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+
+    def render(self, task: Task) -> Text:
+        speed = task.speed
+        return Text("" if speed is None else f"{speed * self.batch_size:,.0f} samples/s")
+
+
+class RichProgress(keras.callbacks.Callback):
+    """A progress bar per epoch (ETA, samples/s) and one line of figures when each epoch ends."""
+
+    def __init__(
+        self,
+        console: Console,
+        epochs: int,
+        steps: int,
+        refresh_s: float = 0.25,
+        batch_size: int | None = None,
+    ) -> None:
         super().__init__()
         self.console, self.epochs, self.steps, self.refresh_s = console, epochs, steps, refresh_s
+        speed = [SamplesPerSecond(batch_size)] if batch_size else []
         self.progress = Progress(
             TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            *speed,
             TextColumn("{task.fields[figures]}"),
             console=console,
             transient=True,

@@ -107,7 +107,7 @@ def _fit(
         checkpointer,
         *user,
         cb.StateSaver(ctx.run_dir, guard, stateful, checkpointer),
-        cb.RichProgress(ctx.console, epochs, steps),
+        cb.RichProgress(ctx.console, epochs, steps, batch_size=exp.data.batch_size),
     ]
     restorer = [cb.StateRestorer(stateful, ctx.start)] if ctx.start else []
     # One fit per phase (fine-tuning unfreezes between them); the callbacks are shared,

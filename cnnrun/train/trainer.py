@@ -103,6 +103,7 @@ def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: 
         try:
             results = fit_and_evaluate(model, exp, splits, epochs, ctx)
         except BaseException as exc:
+            exc.run_dir = run_dir  # type: ignore[attr-defined]  # the CLI's resume hint
             with signals.ignored():
                 _end(record, run_dir, *_ending(exc))
             raise

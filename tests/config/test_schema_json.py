@@ -64,7 +64,9 @@ def test_lists_every_key_and_forbids_others(schema: dict[str, Any]) -> None:
     # `model` is required unless the file extends another (which may give it)
     assert "required" not in schema
     assert schema["if"] == {"required": ["extends"]}
-    assert schema["else"] == {"required": ["model"]}
+    # ... and then what the model needs (`model.input_shape`, ...): the Required* skeletons
+    assert schema["else"]["required"] == ["model"]
+    assert "RequiredStackModel" in json.dumps(schema["else"])
 
 
 def test_is_fresh_on_each_call(schema: dict[str, Any]) -> None:
