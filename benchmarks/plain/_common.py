@@ -63,6 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--epoch-log", default=None, help="append a line here as epochs end")
     parser.add_argument("--batch-size", type=int, default=None, help="override the batch size")
+    parser.add_argument("--seed", type=int, default=SEED, help="keras.utils.set_random_seed")
     parser.add_argument(
         "--pretrain-epochs",
         type=int,
@@ -99,7 +100,7 @@ def main(
     args = parse_args()
     batch_size = args.batch_size or batch_size
     t_start = time.perf_counter()
-    keras.utils.set_random_seed(SEED)
+    keras.utils.set_random_seed(args.seed)
 
     with np.load(args.data) as f:
         x_train, y_train = f["x_train"][: args.limit], f["y_train"][: args.limit]
