@@ -102,7 +102,7 @@ def limits(mem: int | None = None, fsize: int | None = None):  # noqa: ANN201
     return apply
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     """What a finished (or timed-out) command gave."""
 
@@ -116,7 +116,7 @@ class Result:
     def output(self) -> str:
         return self.stdout + self.stderr
 
-    def __str__(self) -> str:  # shown when an assertion fails
+    def __repr__(self) -> str:  # shown when an assertion fails
         return (
             f"cnnrun {' '.join(self.args)}\n  exit {self.returncode} after {self.seconds:.1f} s"
             f"\n--- stdout (tail) ---\n{self.stdout[-2500:]}"
