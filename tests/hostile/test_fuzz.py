@@ -20,7 +20,7 @@ import yaml
 from hostile_support import GiB, REPO, cnnrun
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
@@ -110,8 +110,9 @@ def folder(tmp_path_factory):
 
 
 @settings(
-    max_examples=8,
+    max_examples=6,
     deadline=None,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: each step is a subprocess
     database=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
