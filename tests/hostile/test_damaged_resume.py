@@ -60,9 +60,7 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_a_damaged_completed_run_is_refused_and_left_untouched(
-    tmp_path, tmp_path_factory, damage
-):
+def test_a_damaged_completed_run_is_refused_and_left_untouched(tmp_path, tmp_path_factory, damage):
     run = copy_run(tmp_path_factory, tmp_path)
     spoil, named = DAMAGE[damage]
     spoil(run)

@@ -17,7 +17,7 @@ import shutil
 
 import pytest
 import yaml
-from hostile_support import GiB, REPO, cnnrun
+from hostile_support import REPO, GiB, cnnrun
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402

@@ -73,9 +73,7 @@ def test_predict_refuses_an_image_bomb_in_one_line(tmp_path, tmp_path_factory, b
     assert res.seconds < 60, res
 
 
-def test_predict_on_a_folder_skips_bad_files_and_writes_the_rest(
-    tmp_path, tmp_path_factory, bombs
-):
+def test_predict_on_a_folder_skips_bad_files_and_writes_the_rest(tmp_path, tmp_path_factory, bombs):
     run = trained_run(tmp_path_factory)
     images = tmp_path / "images"
     _small_pngs(images)

@@ -96,7 +96,8 @@ def test_the_readme_says_what_is_guaranteed_and_what_is_trusted():
     match = re.search(r"^#+ .*[Rr]eliab.*$", readme, re.M)
     assert match, "the README has no reliability section"
     section = readme[match.end() :]
-    nxt = re.search(r"^#{1,%d} " % match[0].index(" "), section, re.M)
+    level = match[0].index(" ")  # the heading's number of '#'
+    nxt = re.search("^#{1,%d} " % level, section, re.M)  # noqa: UP031 - regex braces
     section = section[: nxt.start()] if nxt else section
     assert re.search(r"trusted", section, re.I), section[:2000]
     assert "model.file" in section or "builder" in section.lower(), section[:2000]

@@ -126,7 +126,9 @@ def test_two_sweep_resumes_at_once_run_each_trial_once(tmp_path):
         kill_group(first)
         first.communicate()
     assert not [p for p in sweep.iterdir() if p.is_dir()], "a trial's run folder was created"
-    before = [t.get("attempts", 0) for t in json.loads((sweep / "sweep.json").read_text())["trials"]]
+    before = [
+        t.get("attempts", 0) for t in json.loads((sweep / "sweep.json").read_text())["trials"]
+    ]
     args = ["sweep", "--resume", str(sweep)]
     t0 = time.monotonic()
     procs = [start(*args, cwd=tmp_path) for _ in range(2)]

@@ -13,9 +13,9 @@ import re
 import numpy as np
 import pytest
 from hostile_support import (
-    MiB,
     NPZ_CONFIG,
     TINY,
+    MiB,
     assert_clean_error,
     cnnrun,
     record,
@@ -86,7 +86,9 @@ def test_a_nan_loss_is_one_line_and_a_failed_run_with_error_log(tmp_path):
 def test_a_full_disk_is_one_line_and_a_failed_run_with_error_log(tmp_path):
     # The checkpoint (~2 MB with its optimizer state) is the first file over 1 MiB: its write
     # fails with EFBIG, as a full disk fails with ENOSPC.
-    big = TINY.replace("    - Flatten\n", "    - Flatten\n    - Dense: {units: 1500, activation: relu}\n")
+    big = TINY.replace(
+        "    - Flatten\n", "    - Flatten\n    - Dense: {units: 1500, activation: relu}\n"
+    )
     (tmp_path / "big.yaml").write_text(big)
     res = _train(tmp_path, "big.yaml", "--epochs", "1", fsize=1 * MiB)
     data = _assert_failed_run(tmp_path, res, "File too large")
