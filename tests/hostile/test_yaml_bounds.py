@@ -118,3 +118,12 @@ def test_extends_proc_self_environ_is_refused_without_echoing_it(tmp_path):
     assert "env.yaml:1" in line, res
     assert env_secret not in res.output, res
     assert "ReaderError" not in res.output, res
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path):
+    # `&a [*a]` is a list that contains itself: today a RecursionError (not in the issue).
+    (tmp_path / "rec.yaml").write_text("name: x\nepochs: &a [*a]\n")
+    res = _validate(tmp_path, "rec.yaml")
+    line = assert_clean_error(res, 2, "rec.yaml")
+    assert "rec.yaml:2" in line, res
+    assert res.seconds < FAST, res
