@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -12,9 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnrun import __version__, runfiles
+from cnnrun import __version__, locks, runfiles
 from cnnrun.errors import DataError
-from cnnrun.processes import pid_alive
 
 MAX_NAME = 80
 
@@ -76,25 +76,45 @@ def read_record(run_dir: Path) -> dict[str, Any]:
         raise DataError(f"{run_dir} is not a readable run folder ({exc})") from None
 
 
+def _other_worker() -> bool:
+    """Whether ``$TF_CONFIG`` makes this process a multi-worker run's non-chief worker.
+
+    Such a worker resumes from a copy of the chief's folder, so it must not lock the
+    folder itself (the chief does).
+    """
+    try:
+        tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+        task, cluster = tf_config.get("task", {}), tf_config.get("cluster", {})
+    except (ValueError, AttributeError):
+        return False
+    if not isinstance(task, dict) or not isinstance(cluster, dict):
+        return False
+    if "chief" in cluster:
+        return task.get("type") != "chief"
+    return task.get("type") == "worker" and task.get("index", 0) != 0
+
+
 def resumable_config(run_dir: Path, epochs: int | None = None) -> Path:
-    """Check that ``run_dir`` can be resumed and return its ``config.yaml``.
+    """Lock ``run_dir``, check that it can be resumed and return its ``config.yaml``.
+
+    The lock (:mod:`cnnrun.locks`) is held until this process ends, so a second
+    ``--resume`` of the same run exits at once instead of training beside this one.
 
     Args:
         run_dir: The run folder.
         epochs: A new total number of epochs, to extend a run (completed ones included).
 
     Raises:
-        DataError: When the run is still running, or completed and not extended.
+        DataError: When another process uses the run, or it completed and is not extended.
     """
-    data = read_record(run_dir)
+    read_record(run_dir)  # a run folder, before a lock file is made in it
+    if not _other_worker():
+        locks.hold(run_dir)
+    data = read_record(run_dir)  # as the previous holder left it
     status = data.get("status")
     config = Path(run_dir) / runfiles.CONFIG
     if not config.is_file():
         raise DataError(f"{run_dir} has no {runfiles.CONFIG} to resume from")
-    if status == runfiles.STATUS_RUNNING and data.get("host") == socket.gethostname():
-        pid = data.get("pid")
-        if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
-            raise DataError(f"{run_dir} is still running (pid {pid})")
     if status == runfiles.STATUS_COMPLETED and not (
         epochs and epochs > int(data.get("epochs_completed") or 0)
     ):

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
-from cnnrun import runfiles, signals
+from cnnrun import locks, runfiles, signals
 from cnnrun.checks.names import check_augment
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.yaml_io import dump_yaml
@@ -75,6 +75,19 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
 
 
 def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any) -> TrainResult:
+    """Train holding the run folder's lock (taken at once when resuming, else at creation)."""
+    if options.resume_dir:
+        locks.hold(options.resume_dir)  # already held when the command line took it
+    try:
+        return _train_locked(loaded, options, console, dist)
+    finally:
+        if options.resume_dir:
+            locks.release(options.resume_dir)
+
+
+def _train_locked(
+    loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any
+) -> TrainResult:
     exp = loaded.experiment
     model, info, precision, base_lr = _build(loaded, dist)
     check_augment(loaded)  # before any data is loaded
@@ -99,15 +112,18 @@ def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: 
     from cnnrun.train.fit import FitContext, fit_and_evaluate
 
     ctx = FitContext(run_dir, record, info, console, base_lr, start, smoke, dist.replicas > 1)
-    with signals.stop_signals():
-        try:
-            results = fit_and_evaluate(model, exp, splits, epochs, ctx)
-        except BaseException as exc:
+    try:
+        with signals.stop_signals():
+            try:
+                results = fit_and_evaluate(model, exp, splits, epochs, ctx)
+            except BaseException as exc:
+                with signals.ignored():
+                    _end(record, run_dir, *_ending(exc))
+                raise
             with signals.ignored():
-                _end(record, run_dir, *_ending(exc))
-            raise
-        with signals.ignored():
-            _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
+                _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
+    finally:
+        locks.release(run_dir)
     return TrainResult(run_dir, results)
 
 
@@ -149,6 +165,7 @@ def _open_run_folder(
         runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
         return run_dir, record
     run_dir = run_folder.create(options.runs_dir, exp.name)
+    locks.hold(run_dir)
     runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
     runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
     if splits.class_names and exp.task != "keypoints":
