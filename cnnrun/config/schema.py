@@ -517,7 +517,12 @@ class DistributeConfig(_Strict):
 class Experiment(_Strict):
     """One experiment: data, model, optimization and training length."""
 
-    name: str = Field("experiment", min_length=1, max_length=80, description="run-name prefix")
+    name: str = Field(
+        "experiment",
+        min_length=1,
+        max_length=80,
+        description="run-name prefix: any text, made safe for the run folder and the model",
+    )
     seed: Int = Field(1337, ge=0, description="seed of every random generator")
     task: Literal["classification", "segmentation", "keypoints"] = Field(
         "classification",

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import socket
 import subprocess
 import sys
@@ -14,16 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnrun import __version__, locks, runfiles
+from cnnrun.config.names import MAX_NAME, safe_name  # noqa: F401 - the name rule lives there
 from cnnrun.errors import DataError
-
-MAX_NAME = 80
-
-
-def safe_name(name: str) -> str:
-    """A run name that is one harmless path component (no separators, dots-only or NULs)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", name)
-    cleaned = re.sub(r"_+", "_", cleaned).strip("._-")[:MAX_NAME]
-    return cleaned or "run"
 
 
 def now_iso() -> str:
