@@ -103,7 +103,7 @@ def train(
     epochs: Annotated[int | None, typer.Option(min=1, help="Override `epochs`.")] = None,
     name: Annotated[str | None, typer.Option(help="Override `name` (run-name prefix).")] = None,
     runs_dir: Annotated[Path, typer.Option(help="Where run folders are created.")] = Path("runs"),
-    seed: Annotated[int | None, typer.Option(min=0, help="Override `seed`.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override `seed` (0 to 2**32 - 1).")] = None,
     smoke: Annotated[
         bool, typer.Option(help="A few batches and at most 2 epochs; every artifact written.")
     ] = False,

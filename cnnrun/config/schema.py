@@ -523,7 +523,7 @@ class Experiment(_Strict):
         max_length=80,
         description="run-name prefix: any text, made safe for the run folder and the model",
     )
-    seed: Int = Field(1337, ge=0, description="seed of every random generator")
+    seed: Int = Field(1337, ge=0, le=2**32 - 1, description="seed of every random generator")
     task: Literal["classification", "segmentation", "keypoints"] = Field(
         "classification",
         description="what is predicted: a class per image, a class per pixel, or keypoints",
