@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AllowInfNan,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -43,7 +44,8 @@ def _no_bool(kind: str, word: str) -> Any:
 
 # Numbers that refuse true/false (lax mode reads them as 1/0), and a bool that refuses 1/0.
 Int = Annotated[int, BeforeValidator(_no_bool("int", "integer"))]
-Float = Annotated[float, BeforeValidator(_no_bool("float", "number"))]
+# Floats are finite: `.inf` or `.nan` as a learning rate only surfaces as a NaN loss later.
+Float = Annotated[float, BeforeValidator(_no_bool("float", "number")), AllowInfNan(False)]
 Bool = Annotated[bool, Strict()]
 
 

@@ -19,18 +19,12 @@ from typing import Any
 
 from cnnrun import runfiles
 from cnnrun.config.overrides import Override
-from cnnrun.errors import ConfigError, DataError
+from cnnrun.errors import ConfigError, DataError, one_line  # noqa: F401 - backends use it
 from cnnrun.train.run_folder import now_iso
 
 SWEEP_VERSION = 1
 PENDING = "pending"
 MAX_BASE_NAME = 60
-
-
-def one_line(exc: BaseException) -> str:
-    """An error's message on one line (a config error's full rendering)."""
-    text = exc.render() if isinstance(exc, ConfigError) else str(exc)
-    return " ".join(text.split()) or type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------
