@@ -6,6 +6,7 @@ import contextlib
 import json
 import shutil
 import tempfile
+import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from cnnrun.checks.names import check_augment
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.yaml_io import dump_yaml
 from cnnrun.data.prepare import load_splits
-from cnnrun.errors import DataError
+from cnnrun.errors import DataError, one_line
 from cnnrun.model.build import build_model, compile_model, output_classes
 from cnnrun.model.describe import as_text, describe
 from cnnrun.model.precision import resolve as resolve_precision
@@ -78,6 +79,7 @@ def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: 
     """Train holding the run folder's lock (taken at once when resuming, else at creation)."""
     if options.resume_dir:
         locks.hold(options.resume_dir)  # already held when the command line took it
+        run_folder.remove_leftovers(options.resume_dir)
     try:
         return _train_locked(loaded, options, console, dist)
     finally:
@@ -119,6 +121,8 @@ def _train_locked(
             except BaseException as exc:
                 with signals.ignored():
                     _end(record, run_dir, *_ending(exc))
+                    if not isinstance(exc, KeyboardInterrupt | Terminated):
+                        _log_error(run_dir, exc)
                 raise
             with signals.ignored():
                 _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
@@ -216,9 +220,16 @@ def _ending(exc: BaseException) -> tuple[str, str]:
         )
     if isinstance(exc, Terminated):
         return runfiles.STATUS_KILLED, "stopped by SIGTERM; resume with `cnnrun train --resume`"
-    if type(exc).__name__ == "NanLossError":
-        return runfiles.STATUS_FAILED, str(exc)
-    return runfiles.STATUS_FAILED, f"{type(exc).__name__}: {exc}"
+    return runfiles.STATUS_FAILED, one_line(exc)
+
+
+def _log_error(run_dir: Path, exc: BaseException) -> None:
+    """Keep the traceback in ``error.log`` and tell the command line where it is."""
+    with contextlib.suppress(OSError):  # a full disk: the one-line reason still shows
+        text = "".join(traceback.format_exception(exc))
+        runfiles.atomic_write_text(run_dir / runfiles.ERROR_LOG, text)
+        with contextlib.suppress(AttributeError):
+            exc.cnnrun_error_log = run_dir / runfiles.ERROR_LOG  # type: ignore[attr-defined]
 
 
 def _restore(
