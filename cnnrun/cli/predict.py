@@ -66,12 +66,26 @@ def predict(
         ),
     ] = None,  # fmt: skip
 ) -> None:
-    """Predict images with a run's best model and draw each prediction as a PNG."""
+    """Predict images with a run's best model and draw each prediction as a PNG.
+
+    An image that cannot be read is reported and skipped; the exit code is then 1.
+    """
+    bad: list[Path] = []
+
+    def skip(path: Path, exc: DataError) -> None:
+        bad.append(path)
+        print_error(str(exc))
+
     try:
-        written = predict_files(run_dir, inputs, out)
+        written = predict_files(run_dir, inputs, out, on_bad_file=skip)
     except ConfigError as exc:
         raise _fail(exc.render(), ExitCode.CONFIG) from None
     except DataError as exc:
         raise _fail(str(exc), ExitCode.FAILED) from None
     for path in written:
         print(path)
+    if bad:
+        Console(stderr=True).print(
+            f"skipped {len(bad)} unreadable file(s); wrote {len(written)}", highlight=False
+        )
+        raise typer.Exit(ExitCode.FAILED)
