@@ -59,6 +59,22 @@ def hold(folder: Path) -> None:
     _HELD[key] = fd
 
 
+def check_free(folder: Path) -> None:
+    """Raise what :func:`hold` would when another process holds the lock; write nothing.
+
+    Raises:
+        DataError: When another process holds it (the message names its pid and host).
+    """
+    if Path(folder).resolve() in _HELD or is_free(folder) is not False:
+        return
+    fd = os.open(Path(folder) / runfiles.LOCK, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        holder = _holder(fd)
+    finally:
+        os.close(fd)
+    raise DataError(f"{folder} is in use by {holder}: wait for that process to end, or stop it")
+
+
 def release(folder: Path) -> None:
     """Give back the lock of ``folder`` if this process holds it (the file stays)."""
     fd = _HELD.pop(Path(folder).resolve(), None)

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -86,34 +87,70 @@ def _other_worker() -> bool:
 
 
 def resumable_config(run_dir: Path, epochs: int | None = None) -> Path:
-    """Lock ``run_dir``, check that it can be resumed and return its ``config.yaml``.
+    """Check that ``run_dir`` can be resumed, lock it, and return its ``config.yaml``.
 
     The lock (:mod:`cnnrun.locks`) is held until this process ends, so a second
-    ``--resume`` of the same run exits at once instead of training beside this one.
+    ``--resume`` of the same run exits at once instead of training beside this one. A run
+    that cannot be resumed (in use, damaged, completed) is left exactly as it was.
 
     Args:
         run_dir: The run folder.
         epochs: A new total number of epochs, to extend a run (completed ones included).
 
     Raises:
-        DataError: When another process uses the run, or it completed and is not extended.
+        DataError: When another process uses the run, a file it needs is damaged, or it
+            completed and is not extended.
     """
-    read_record(run_dir)  # a run folder, before a lock file is made in it
+    _check_resumable(run_dir, read_record(run_dir), epochs)
     if not _other_worker():
+        locks.check_free(run_dir)  # names the holder; writes nothing
+        _check_resumable(run_dir, read_record(run_dir), epochs, files=True)
         locks.hold(run_dir)
-    data = read_record(run_dir)  # as the previous holder left it
-    status = data.get("status")
+        _check_resumable(run_dir, read_record(run_dir), epochs)  # as the holder before left it
+    return Path(run_dir) / runfiles.CONFIG
+
+
+def _check_resumable(
+    run_dir: Path, data: dict[str, Any], epochs: int | None, files: bool = False
+) -> None:
     config = Path(run_dir) / runfiles.CONFIG
     if not config.is_file():
         raise DataError(f"{run_dir} has no {runfiles.CONFIG} to resume from")
-    if status == runfiles.STATUS_COMPLETED and not (
-        epochs and epochs > int(data.get("epochs_completed") or 0)
-    ):
+    done = data.get("epochs_completed") or 0
+    if not isinstance(done, int) or isinstance(done, bool) or done < 0:
         raise DataError(
-            f"{run_dir} already completed {data.get('epochs_completed')} epochs; "
+            f"{Path(run_dir) / runfiles.RUN}: epochs_completed is {done!r}; "
+            "the run was left as it was"
+        )
+    if data.get("status") == runfiles.STATUS_COMPLETED and not (epochs and epochs > done):
+        raise DataError(
+            f"{run_dir} already completed {done} epochs; "
             "give --epochs N with a larger N to train it further"
         )
-    return config
+    if files:
+        from cnnrun.train.resume import check_resumable_files
+
+        check_resumable_files(run_dir, done)
+
+
+def remove_leftovers(run_dir: Path) -> None:
+    """Remove the temporary files a killed process left (only under the run's lock).
+
+    Checkpoint writes go through ``checkpoints/.tmp-*`` (files, and Keras's scratch
+    folders) and every other file through ``.NAME.*.tmp``; a kill mid-write leaves them.
+    """
+    run_dir = Path(run_dir)
+    leftovers = [
+        *(run_dir / runfiles.CHECKPOINTS).glob(".tmp-*"),
+        *run_dir.glob(".*.tmp"),
+        *(run_dir / runfiles.CHECKPOINTS).glob(".*.tmp"),
+        *(run_dir / runfiles.PREDICTIONS).glob(".*.tmp"),
+    ]
+    for path in leftovers:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 class RunJournal:
