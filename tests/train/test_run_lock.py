@@ -70,6 +70,7 @@ def test_two_resumes_at_once_one_runs_the_other_exits_1_naming_the_holder(
     assert epochs == list(range(1, 13)), epochs
 
 
+@pytest.mark.slow  # a real training (TensorFlow); the cheap version is tests/test_locks.py
 def test_a_run_killed_with_sigkill_is_stale_at_once(tmp_path):
     (tmp_path / "long.yaml").write_text(LONG)
     proc = start("train", "long.yaml", "--runs-dir", "runs", cwd=tmp_path)
@@ -91,6 +92,7 @@ def test_a_run_killed_with_sigkill_is_stale_at_once(tmp_path):
     assert '"stale"' in compared.stdout, compared
 
 
+@pytest.mark.slow  # a real training (TensorFlow); the cheap version is tests/test_locks.py
 def test_a_live_run_is_not_stale_and_cannot_be_resumed(tmp_path):
     (tmp_path / "long.yaml").write_text(LONG)
     proc = start("train", "long.yaml", "--runs-dir", "runs", cwd=tmp_path)

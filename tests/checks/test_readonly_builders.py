@@ -77,6 +77,7 @@ def test_validate_still_checks_the_builder_statically(project, old, new):
     assert not (project / "MARKER").exists(), "validate ran the config's Python file"
 
 
+@pytest.mark.slow  # a training, then summary and evaluate (TensorFlow each)
 def test_summary_and_evaluate_of_a_run_do_not_run_the_builder_file(project):
     trained = cnnrun("train", "exp.yaml", "--runs-dir", "runs", cwd=project, timeout=240)
     assert trained.returncode == 0, trained

@@ -39,6 +39,7 @@ def _train(tmp_path, content: bytes):
     return cnnrun("train", "exp.yaml", "--runs-dir", "runs", cwd=tmp_path, timeout=240)
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 def test_a_truncated_npz_is_a_clear_data_error(tmp_path):
     whole = _npz_bytes()
     res = _train(tmp_path, whole[: len(whole) // 2])
@@ -55,6 +56,7 @@ def test_random_bytes_are_not_called_pickled_data(tmp_path):
     assert not run_folders(tmp_path / "runs")
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 def test_huge_labels_do_not_wrap_around(tmp_path):
     y = np.random.default_rng(2).integers(0, 3, 64).astype(np.int64)
     y[37] = 10**12
@@ -65,6 +67,7 @@ def test_huge_labels_do_not_wrap_around(tmp_path):
     assert not run_folders(tmp_path / "runs")
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 def test_fractional_labels_are_refused(tmp_path):
     y = np.random.default_rng(3).integers(0, 3, 64).astype(np.float64)
     y[37] = 2.5
@@ -74,6 +77,7 @@ def test_fractional_labels_are_refused(tmp_path):
     assert not run_folders(tmp_path / "runs")
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 @pytest.mark.parametrize("where", ["x_train", "x_test"])
 def test_nan_pixels_are_refused_with_the_first_bad_index(tmp_path, where):
     n = 64 if where == "x_train" else 32
@@ -86,6 +90,7 @@ def test_nan_pixels_are_refused_with_the_first_bad_index(tmp_path, where):
     assert not run_folders(tmp_path / "runs")
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 def test_an_all_nan_data_set_does_not_complete(tmp_path):
     nan = np.full((64, 12, 12), np.nan, np.float32)
     res = _train(tmp_path, _npz_bytes(x_train=nan, x_test=nan[:32]))

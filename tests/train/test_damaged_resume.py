@@ -4,6 +4,8 @@ Non-UTF-8 or garbage metrics.csv, wrong types in checkpoints/state.json, or a mi
 state.json behind completed epochs: `train --resume RUN --epochs 4` exits 1 with one
 line naming the file, no traceback, and every file of the run (run.json's status
 included) is byte for byte what it was.
+
+Item 10: a resume removes the temporary files a killed checkpoint write left.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hostile_support import assert_clean_error, cnnrun, copy_run, snapshot
+from hostile_support import assert_clean_error, cnnrun, copy_run, fake_completed_run, snapshot
 
 
 def _garbage_csv(run):
@@ -60,8 +62,9 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_a_damaged_completed_run_is_refused_and_left_untouched(tmp_path, tmp_path_factory, damage):
-    run = copy_run(tmp_path_factory, tmp_path)
+def test_a_damaged_completed_run_is_refused_and_left_untouched(tmp_path, damage):
+    # Refused before TensorFlow loads, so a run folder written by hand serves (a second each)
+    run = fake_completed_run(tmp_path)
     spoil, named = DAMAGE[damage]
     spoil(run)
     before = snapshot(run)
@@ -69,3 +72,38 @@ def test_a_damaged_completed_run_is_refused_and_left_untouched(tmp_path, tmp_pat
     assert_clean_error(res, 1, named)
     assert snapshot(run) == before, "the run folder was changed"
     assert json.loads((run / "run.json").read_text())["status"] == "completed"
+
+
+# --- item 10: leftovers of a checkpoint write cut short ---------------------------------
+
+
+@pytest.mark.slow  # a resumed training (TensorFlow)
+def test_resume_removes_the_leftovers_of_a_killed_checkpoint_write(tmp_path, tmp_path_factory):
+    run = copy_run(tmp_path_factory, tmp_path)
+    ckpt = run / "checkpoints"
+    scratch = ckpt / ".tmp-.tmp-epoch-0003.keras-x1y2z3ab" / "model"
+    scratch.mkdir(parents=True)  # save_keras's scratch folder, as a SIGKILL leaves it
+    (scratch / "model.weights.h5").write_bytes(b"\x89HDF half written")
+    (ckpt / ".tmp-epoch-0003.keras").write_bytes(b"PK half a zip")
+    (ckpt / ".tmp-last.keras").write_bytes(b"PK")
+    (run / ".run.json.k2j3h4.tmp").write_text('{"status": "runn')
+    res = cnnrun("train", "--resume", run.name, "--epochs", "3", cwd=tmp_path, timeout=240)
+    assert res.returncode == 0, res
+    left = sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.name.startswith(".tmp"))
+    left += sorted(str(p.relative_to(run)) for p in run.rglob("*.tmp"))
+    assert left == [], left
+
+
+def test_remove_leftovers_removes_temporary_files_only(tmp_path):
+    from cnnrun.train.run_folder import remove_leftovers
+
+    run = fake_completed_run(tmp_path)
+    ckpt = run / "checkpoints"
+    (ckpt / ".tmp-.tmp-epoch-0003.keras-x1y2z3ab" / "model").mkdir(parents=True)
+    (ckpt / ".tmp-epoch-0003.keras").write_bytes(b"PK half a zip")
+    (run / ".run.json.k2j3h4.tmp").write_text('{"status": "runn')
+    keep = snapshot(run)
+    keep = {k: v for k, v in keep.items() if ".tmp" not in k}
+    remove_leftovers(run)
+    assert snapshot(run) == keep
+    assert not [p for p in run.rglob("*") if ".tmp" in p.name]

@@ -1,9 +1,9 @@
-"""Helpers for the hostile-input tests (issue 15): cnnrun is driven only as a command.
+"""Helpers for the hostile-input tests of issue 15 (test_yaml_bounds.py, test_run_lock.py, ...).
 
-Every test runs ``python -m cnnrun ...`` in a subprocess (cwd a temporary folder, no GPU,
-TensorFlow quiet), with a time limit and, where a test feeds something that could blow
-up, a memory limit (RLIMIT_AS) or a file-size limit (RLIMIT_FSIZE). Nothing here imports
-cnnrun: its modules are being moved, the command line is what the tests pin.
+Most of those tests drive ``python -m cnnrun ...`` in a subprocess (cwd a temporary
+folder, no GPU, TensorFlow quiet), with a time limit and, where a test feeds something
+that could blow up, a memory limit (RLIMIT_AS) or a file-size limit (RLIMIT_FSIZE).
+Nothing here imports cnnrun. Tests that train (TensorFlow in a subprocess) are `slow`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 GiB = 1 << 30
 MiB = 1 << 20
 
@@ -313,3 +313,29 @@ def png_of_zeros(path: Path, width: int, height: int, bit_depth: int = 1) -> Pat
         + chunk(b"IEND", b"")
     )  # fmt: skip
     return path
+
+
+def fake_completed_run(dest: Path) -> Path:
+    """A run folder as a completed 2-epoch run of :data:`TINY` leaves it, without training.
+
+    Enough for the checks `train --resume` makes before TensorFlow loads (run.json,
+    config.yaml, metrics.csv, checkpoints/state.json); the checkpoints are placeholders.
+    """
+    run = dest / "20260101-000000-tiny"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text(TINY)
+    (run / "run.json").write_text(
+        json.dumps({"status": "completed", "name": "tiny", "epochs_completed": 2, "pid": 1})
+    )
+    (run / "metrics.csv").write_text(
+        "epoch,lr,accuracy,loss,val_accuracy,val_loss,seconds\n"
+        "1,0.01,0.4,1.09,0.5,1.05,0.8\n2,0.01,0.6,0.98,0.6,0.97,0.3\n"
+    )
+    epochs = [
+        {"epoch": e, "checkpoint": f"checkpoints/epoch-{e:04d}.keras", "callbacks": {}, "rng": {}}
+        for e in (1, 2)
+    ]
+    (run / "checkpoints" / "state.json").write_text(json.dumps({"epochs": epochs}))
+    for e in (1, 2):
+        (run / "checkpoints" / f"epoch-{e:04d}.keras").write_bytes(b"PK placeholder")
+    return run

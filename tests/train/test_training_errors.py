@@ -72,6 +72,7 @@ def test_infinite_numbers_from_set_are_refused_before_training(tmp_path, key):
     assert not run_folders(tmp_path / "runs")
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 def test_a_nan_loss_is_one_line_and_a_failed_run_with_error_log(tmp_path):
     (tmp_path / "tiny.yaml").write_text(TINY)
     res = _train(
@@ -83,6 +84,7 @@ def test_a_nan_loss_is_one_line_and_a_failed_run_with_error_log(tmp_path):
     assert data["reason"].startswith("nan:"), data
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 def test_a_full_disk_is_one_line_and_a_failed_run_with_error_log(tmp_path):
     # The checkpoint (~2 MB with its optimizer state) is the first file over 1 MiB: its write
     # fails with EFBIG, as a full disk fails with ENOSPC.
@@ -104,12 +106,14 @@ def test_a_negative_label_is_found_before_the_run_folder(tmp_path):
     assert not run_folders(tmp_path / "runs")
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 def test_x_and_y_of_different_lengths_are_found_before_the_run_folder(tmp_path):
     res = _train(tmp_path, _npz(tmp_path, y_train=np.zeros(60, np.int64)))
     assert_clean_error(res, 1, "data.npz", "y_train", "60", "64")
     assert not run_folders(tmp_path / "runs")
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 def test_one_hot_labels_are_found_before_the_run_folder(tmp_path):
     y = np.eye(3, dtype=np.float32)[np.random.default_rng(2).integers(0, 3, 64)]
     res = _train(tmp_path, _npz(tmp_path, y_train=y))
@@ -118,6 +122,7 @@ def test_one_hot_labels_are_found_before_the_run_folder(tmp_path):
     assert not run_folders(tmp_path / "runs")
 
 
+@pytest.mark.slow  # TensorFlow loads before the data; in-process: tests/data/test_array_checks.py
 def test_infinite_pixels_are_found_before_the_run_folder(tmp_path):
     x = np.random.default_rng(3).random((64, 12, 12)).astype(np.float32)
     x[37, 3, 4] = np.inf
