@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -143,6 +144,29 @@ def first_line(exc: BaseException) -> str:
     text = [t for t in text if t.strip() and not t.startswith("Exception encountered")]
     msg = text[0].strip() if text else type(exc).__name__
     return msg if len(msg) < 300 else msg[:297] + "..."
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An error's message on one line, at most ``limit`` characters.
+
+    A config error is its full rendering; an ``OSError`` says its errno, reason and file
+    (HDF5's multi-line messages are left out); any other error not of ours is prefixed
+    with its type, since its message alone may not say what went wrong.
+    """
+    if isinstance(exc, ConfigError):
+        text = exc.render()
+    elif isinstance(exc, OSError) and isinstance(exc.errno, int):
+        # h5py puts HDF5's own multi-line text in strerror: the errno's text says it plainly
+        text = f"{type(exc).__name__}: [Errno {exc.errno}] {os.strerror(exc.errno)}"
+        text += f": {exc.filename}" if exc.filename else ""
+        if exc.strerror and exc.strerror != os.strerror(exc.errno):
+            text += f" ({exc.strerror})"
+    elif isinstance(exc, DataError) or type(exc).__name__ == "NanLossError":
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ExitCode(enum.IntEnum):

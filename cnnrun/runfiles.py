@@ -25,6 +25,8 @@ TENSORBOARD = "tensorboard"
 CLASS_NAMES = "class_names.json"
 PREDICTIONS = "predictions"
 SWEEP = "sweep.json"  # in a sweep folder, beside its trials' run folders
+LOCK = ".lock"  # in a run or sweep folder: held (flock) by the process using it
+ERROR_LOG = "error.log"  # the traceback of a run that failed
 
 STATUS_RUNNING = "running"
 STATUS_COMPLETED = "completed"

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from cnnrun import catalog
+from cnnrun.checks.builder_source import StaticBuilder, builders_in_file
 from cnnrun.checks.layers import check_kwargs, check_layer, collect, unknown_layer
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.schema import BuilderModel, GraphModel, LayerSpec, StackModel
 from cnnrun.errors import ConfigError, ConfigErrors, did_you_mean
 from cnnrun.model import backbones
-from cnnrun.model.builders import BUILDERS, builder_params, load_builder_file, source_file
+from cnnrun.model.builders import BUILDERS, builder_params, source_file
 from cnnrun.model.graph import node_order
 
 
@@ -183,42 +184,50 @@ def check_fine_tune(loaded: LoadedConfig) -> None:
 def check_builder(loaded: Any, file_dir: Path | None) -> None:
     """Check ``model.builder`` and its ``args`` without building (no TensorFlow).
 
-    Loads ``model.file`` first (relative to ``file_dir``, the folder of the experiment file
-    that names it) and records it as an absolute path; a builder that came from a
-    ``--builders`` file gets that file recorded, so the run's ``config.yaml`` re-runs.
+    ``model.file`` (relative to ``file_dir``, the folder of the experiment file that names
+    it) is read, not run: its builders are found in its source
+    (:mod:`cnnrun.checks.builder_source`); it is recorded as an absolute path. A builder
+    that came from a ``--builders`` file gets that file recorded, so the run's
+    ``config.yaml`` re-runs.
 
     Raises:
         ConfigError: On an unknown builder or argument, a missing required argument, or a
-            builder file that cannot be loaded.
+            builder file that cannot be read.
     """
     cfg = loaded.experiment.model
+    static: dict[str, StaticBuilder] = {}
     if cfg.file is not None:
         path = Path(cfg.file).expanduser()
         if not path.is_absolute() and file_dir is not None:
             path = file_dir / path
         try:
-            load_builder_file(path)
+            static = builders_in_file(path)
         except ConfigError as exc:
             raise loaded.error(
                 exc.message, "model.file", expected=exc.expected, received=exc.received
             ) from None
         cfg.file = str(path.resolve())
-    if cfg.builder not in BUILDERS:
+    if cfg.builder in static:
+        found = static[cfg.builder]
+        names, required, open_ended = list(found.params), list(found.required), found.open_ended
+    elif cfg.builder in BUILDERS:
+        own, open_ended = builder_params(cfg.builder)
+        names = [p.name for p in own]
+        required = [p.name for p in own if p.default is p.empty]
+    else:
         raise loaded.error(
             f"unknown model builder '{cfg.builder}'",
             "model.builder",
-            expected="a name from `cnnrun list builders`, or one registered by `model.file` "
-            "or `--builders FILE`",
+            expected="a name from `cnnrun list builders`, one registered by `--builders FILE`, "
+            'or one `model.file` registers as `@register_builder("name")` on a function',
             received=repr(cfg.builder),
-            suggestion=BUILDERS.suggest(cfg.builder),
+            suggestion=did_you_mean(cfg.builder, [*BUILDERS.names(), *static]),
         )
     if cfg.file is None and source_file(cfg.builder) is not None:
         cfg.file = str(source_file(cfg.builder))
-    own, open_ended = builder_params(cfg.builder)
-    names = [p.name for p in own]
     if not open_ended:
         check_kwargs(loaded, "model.args", f"builder '{cfg.builder}'", cfg.args, names)
-    missing = [p.name for p in own if p.default is p.empty and p.name not in cfg.args]
+    missing = [name for name in required if name not in cfg.args]
     if missing:
         raise loaded.error(
             f"builder '{cfg.builder}' needs {', '.join(missing)}",

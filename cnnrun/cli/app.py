@@ -114,7 +114,7 @@ def train(
     epochs: Annotated[int | None, typer.Option(min=1, help="Override `epochs`.")] = None,
     name: Annotated[str | None, typer.Option(help="Override `name` (run-name prefix).")] = None,
     runs_dir: Annotated[Path, typer.Option(help="Where run folders are created.")] = Path("runs"),
-    seed: Annotated[int | None, typer.Option(min=0, help="Override `seed`.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override `seed` (0 to 2**32 - 1).")] = None,
     smoke: Annotated[
         bool,
         typer.Option("--smoke", help="A few batches and at most 2 epochs; every file written."),
@@ -157,7 +157,7 @@ def train(
         overrides += list(SYNTHETIC_DATA)
     options = (("epochs", epochs), ("name", name), ("seed", seed))
     overrides += [Override.option(key, value) for key, value in options if value is not None]
-    from cnnrun.train.trainer import Terminated
+    from cnnrun.signals import Terminated  # not the trainer: it loads TensorFlow
 
     try:
         if resume is not None:
@@ -189,6 +189,12 @@ def train(
     except Terminated as exc:
         _stopped(exc, "stopped by SIGTERM", resume)
         raise typer.Exit(143) from None
+    except Exception as exc:  # anything else that ended the training: one line, no traceback
+        from cnnrun.errors import one_line
+
+        log = getattr(exc, "cnnrun_error_log", None)
+        _error(one_line(exc) + (f" (the traceback is in {log})" if log else ""))
+        raise typer.Exit(1) from None
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.results["test"].items())
     console.print(f"[bold green]done[/]: test {test}", highlight=False)
     missed = _report_expectations(result.results.get("expect", {}), check)
@@ -258,7 +264,10 @@ def summary(
         bool, typer.Option("--expand", help="Also list the layers inside each backbone.")
     ] = False,
 ) -> None:
-    """Show the model's layers and parameter counts, without loading data or training."""
+    """Show the model's layers and parameter counts, without loading data or training.
+
+    For a run folder, the model it saved (its config's Python files are not run).
+    """
     from cnnrun import runfiles
 
     try:
@@ -269,13 +278,24 @@ def summary(
         _error(f"{target} is not a run folder (no {runfiles.CONFIG})")
         raise typer.Exit(EXIT_CONFIG)
     try:
-        loaded = _load(config, list(set_ or []))
-        from cnnrun.model.build import build_model
         from cnnrun.model.describe import describe, table
 
-        info = describe(build_model(loaded.experiment, loaded), expand=expand)
+        if target.is_dir():  # the model the run saved: its config's Python is not run
+            from cnnrun.config.load import read_experiment
+            from cnnrun.predict.saved import saved_model
+
+            loaded = read_experiment(config, list(set_ or []))
+            info = describe(saved_model(target), expand=expand)
+        else:
+            loaded = _load(config, list(set_ or []))
+            from cnnrun.model.build import build_model
+
+            info = describe(build_model(loaded.experiment, loaded), expand=expand)
     except ConfigError as exc:
         raise _fail_config(exc) from None
+    except DataError as exc:
+        _error(str(exc))
+        raise typer.Exit(1) from None
     info["training"] = _training_plan(loaded.experiment)
     if as_json:
         print(json.dumps(info, indent=2))

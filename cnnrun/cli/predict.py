@@ -93,7 +93,8 @@ def predict(
     """Predict images with a run's best model: the top class per image, and a PNG each.
 
     Prints one line per image (image, top class, its probability, the picture) or, with
-    --format json|csv, the top 3 classes of each image.
+    --format json|csv, the top 3 classes of each image. An image that cannot be read is
+    reported and skipped; the exit code is then 1.
     """
     urls = [i for i in inputs if URL.match(i)]
     if urls:
@@ -102,13 +103,24 @@ def predict(
             ExitCode.CONFIG,
         )
     records: list[dict[str, Any]] = []
+    bad: list[Path] = []
+
+    def skip(path: Path, exc: DataError) -> None:
+        bad.append(path)
+        print_error(str(exc))
+
     try:
-        predict_files(run_dir, [Path(i) for i in inputs], out, records)
+        written = predict_files(run_dir, [Path(i) for i in inputs], out, records, on_bad_file=skip)
     except ConfigError as exc:
         raise _fail(exc.render(), ExitCode.CONFIG) from None
     except DataError as exc:
         raise _fail(str(exc), ExitCode.FAILED) from None
     _print_predictions(records, output_format)
+    if bad:
+        Console(stderr=True).print(
+            f"skipped {len(bad)} unreadable file(s); wrote {len(written)}", highlight=False
+        )
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _print_predictions(records: list[dict[str, Any]], output_format: PredictFormat) -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from cnnrun.config.overrides import Override, apply_overrides, as_overrides, deep_merge
 from cnnrun.config.schema import MODEL_FORMS, Experiment
-from cnnrun.config.yaml_io import Location, document_line, load_yaml_file
+from cnnrun.config.yaml_io import Location, NotAConfigFile, document_line, load_yaml_file
 from cnnrun.errors import ConfigError, ConfigErrors, did_you_mean
 
 MAX_EXTENDS_DEPTH = 10
@@ -68,6 +68,8 @@ def read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, d
     data, locations = load_yaml_file(path)
     if data is None:
         data = {}
+    if chain and (not isinstance(data, dict) or not _looks_like_experiment(data)):
+        raise NotAConfigFile("it is not a YAML mapping of experiment keys", file=str(path))
     if not isinstance(data, dict):
         raise ConfigError(
             "an experiment file must be a mapping of keys",
@@ -90,8 +92,8 @@ def read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, d
             line=line,
         )
     base_path = (path.parent / base_name) if not Path(base_name).is_absolute() else Path(base_name)
+    file, line = locations.get("extends", (str(path), None))
     if not base_path.exists():
-        file, line = locations.get("extends", (str(path), None))
         raise ConfigError(
             "the base file does not exist",
             path="extends",
@@ -99,7 +101,6 @@ def read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, d
             file=file,
             line=line,
         )
-    file, line = locations.get("extends", (str(path), None))
     seen = (*chain, path.resolve())
     if base_path.resolve() in seen:
         names = " -> ".join(p.name for p in (*seen, base_path.resolve()))
@@ -112,10 +113,26 @@ def read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, d
             file=file,
             line=line,
         )
-    base, base_locations = read_with_extends(base_path, seen)
+    try:
+        base, base_locations = read_with_extends(base_path, seen)
+    except NotAConfigFile as exc:
+        # Said at the `extends` line that named the file; the file's content is not shown.
+        raise ConfigError(
+            f"`extends` names a file that cannot be an experiment file: {exc.message}",
+            path="extends",
+            received=str(base_path),
+            file=file,
+            line=line,
+        ) from None
     for replaced in _replaced_paths(base, data):
         drop_locations_under(base_locations, replaced)
     return deep_merge(base, data), {**base_locations, **locations}
+
+
+def _looks_like_experiment(data: dict) -> bool:
+    """Whether a base file's keys are (mostly) experiment keys: no key of it is ever shown."""
+    known = {*Experiment.model_fields, "extends"}
+    return not data or any(isinstance(k, str) and k in known for k in data)
 
 
 def read_experiment(

@@ -173,6 +173,13 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[Override | str]) -
     """
     data = copy.deepcopy(data)
     for item in as_overrides(overrides):
+        if split_path(item.key)[0] == "extends":
+            raise ConfigError(
+                "`extends` cannot be set with --set: it is read with the file, before the "
+                "overrides; put `extends: FILE` in the experiment file",
+                path="extends",
+                file=item.source,
+            )
         set_path(data, item.key, item.value)
     return data
 

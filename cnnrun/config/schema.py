@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AllowInfNan,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -43,7 +44,8 @@ def _no_bool(kind: str, word: str) -> Any:
 
 # Numbers that refuse true/false (lax mode reads them as 1/0), and a bool that refuses 1/0.
 Int = Annotated[int, BeforeValidator(_no_bool("int", "integer"))]
-Float = Annotated[float, BeforeValidator(_no_bool("float", "number"))]
+# Floats are finite: `.inf` or `.nan` as a learning rate only surfaces as a NaN loss later.
+Float = Annotated[float, BeforeValidator(_no_bool("float", "number")), AllowInfNan(False)]
 Bool = Annotated[bool, Strict()]
 
 
@@ -517,8 +519,13 @@ class DistributeConfig(_Strict):
 class Experiment(_Strict):
     """One experiment: data, model, optimization and training length."""
 
-    name: str = Field("experiment", min_length=1, max_length=80, description="run-name prefix")
-    seed: Int = Field(1337, ge=0, description="seed of every random generator")
+    name: str = Field(
+        "experiment",
+        min_length=1,
+        max_length=80,
+        description="run-name prefix: any text, made safe for the run folder and the model",
+    )
+    seed: Int = Field(1337, ge=0, le=2**32 - 1, description="seed of every random generator")
     task: Literal["classification", "segmentation", "keypoints"] = Field(
         "classification",
         description="what is predicted: a class per image, a class per pixel, or keypoints",

@@ -7,7 +7,9 @@ string), and records the file and line of every key path so errors can point at 
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,20 @@ import yaml
 from cnnrun.errors import ConfigError
 
 Location = tuple[str, int | None]  # (file, 1-based line)
+
+# Bounds on what an experiment file may cost to read (the README's "Reliability"): the
+# shipped configs are a few KiB, nest under 10 levels and expand to a few hundred values.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+
+
+class NotAConfigFile(ConfigError):
+    """The file as a whole cannot be an experiment file (not a regular file, too big, binary).
+
+    Its content is never quoted, so ``extends: /etc/shadow`` echoes nothing.
+    """
+
 
 _FLOAT = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
@@ -28,7 +44,62 @@ _FLOAT = re.compile(
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with strict keys and YAML 1.2-style floats."""
+    """SafeLoader with strict keys, YAML 1.2-style floats and bounded composing.
+
+    PyYAML's composer recurses once per nesting level and expands aliases into a tree
+    when the document is walked: both are capped here (:data:`MAX_DEPTH`,
+    :data:`MAX_NODES` values with aliases expanded), and an alias inside its own anchor
+    (``&a [*a]``) is refused, so no document exhausts the stack or the memory.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._values = 0  # values composed so far, each alias counted as its expansion
+        self._sizes: dict[int, int] = {}  # id(node) -> its value count, aliases expanded
+        self._open: set[str] = set()  # anchors whose node is still being composed
+
+    def _refuse(self, message: str, mark: yaml.Mark) -> ConfigError:
+        return ConfigError(message, file=self.name, line=mark.line + 1)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:  # noqa: D102
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open:
+                raise self._refuse(
+                    f"the alias *{event.anchor} refers to its own anchor (a value that "
+                    "contains itself)",
+                    event.start_mark,
+                )
+            node = super().compose_node(parent, index)  # an unknown alias raises here
+            self._count(self._sizes.get(id(node), 1), event.start_mark)
+            return node
+        if self._depth >= MAX_DEPTH:
+            raise self._refuse(
+                f"the YAML is nested deeper than {MAX_DEPTH} levels", event.start_mark
+            )
+        anchor = getattr(event, "anchor", None)
+        before = self._values
+        self._count(1, event.start_mark)
+        self._depth += 1
+        if anchor is not None:
+            self._open.add(anchor)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open.discard(anchor)
+        self._sizes[id(node)] = self._values - before
+        return node
+
+    def _count(self, n: int, mark: yaml.Mark) -> None:
+        self._values += n
+        if self._values > MAX_NODES:
+            raise self._refuse(
+                f"the YAML holds more than {MAX_NODES:,} values once its aliases are expanded "
+                "(an alias repeated too often, or a file far larger than an experiment)",
+                mark,
+            )
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -108,7 +179,10 @@ def parse_yaml(text: str, name: str = "<string>") -> tuple[Any, dict[str, Locati
     Raises:
         ConfigError: On a syntax error, an unsafe tag or a duplicate key.
     """
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # checks that every character is printable
+    except yaml.reader.ReaderError as exc:
+        raise _unprintable(exc, text, name) from None
     loader.name = name  # marks (and so error locations) carry this name
     try:
         node = loader.get_single_node()
@@ -145,6 +219,18 @@ def parse_yaml(text: str, name: str = "<string>") -> tuple[Any, dict[str, Locati
         loader.dispose()
 
 
+def _unprintable(exc: yaml.reader.ReaderError, text: str, name: str) -> NotAConfigFile:
+    """A located error for a character YAML does not allow (the text itself is not shown)."""
+    line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+    char = exc.character
+    code = f"#x{ord(char):04x}" if isinstance(char, str) else repr(char)
+    return NotAConfigFile(
+        f"invalid YAML: character {code} is not allowed (is this a text file?)",
+        file=name,
+        line=line,
+    )
+
+
 def parse_scalar(text: str) -> Any:
     """Parse one ``--set`` value as a YAML scalar (or flow list/mapping)."""
     data, _ = parse_yaml(text, name="--set")
@@ -157,23 +243,64 @@ def load_yaml_file(path: Path) -> tuple[Any, dict[str, Location]]:
     Raises:
         ConfigError: When the file is missing or is not valid YAML.
     """
-    path = Path(path)
+    return parse_yaml(read_config_text(path), name=str(path))
+
+
+def read_config_text(path: Path) -> str:
+    """The text of an experiment file, read within bounds.
+
+    Only a regular file is read (never a device, FIFO or socket, which could block or
+    never end), and at most :data:`MAX_CONFIG_BYTES` of it.
+
+    Raises:
+        NotAConfigFile: When the file is missing, not a regular file, too big or not UTF-8.
+    """
+    name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        st = os.stat(path)  # follows symbolic links, as open() will
     except FileNotFoundError:
-        raise ConfigError("file not found", file=str(path)) from None
-    except (IsADirectoryError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the file: {exc}", file=str(path)) from None
-    return parse_yaml(text, name=str(path))
+        raise NotAConfigFile("file not found", file=name) from None
+    except OSError as exc:
+        raise NotAConfigFile(f"cannot read the file: {exc.strerror}", file=name) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise NotAConfigFile("expected an experiment file, received a folder", file=name)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAConfigFile(
+            "not a regular file (a device, FIFO or socket cannot be an experiment file)",
+            file=name,
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO swapped in never blocks
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise NotAConfigFile("not a regular file", file=name)
+            data = f.read(MAX_CONFIG_BYTES + 1)  # /proc files say size 0: bound the read
+    except OSError as exc:
+        raise NotAConfigFile(f"cannot read the file: {exc.strerror}", file=name) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise NotAConfigFile(
+            f"the file is over 1 MiB ({max(st.st_size, len(data)):,} bytes or more): an "
+            "experiment file is small",
+            file=name,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotAConfigFile(
+            f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)", file=name
+        ) from None
 
 
 def document_line(path: Path) -> int | None:
     """The 1-based line where the (valid, single) YAML document of ``path`` starts."""
-    loader = _Loader(Path(path).read_text(encoding="utf-8"))
+    try:
+        loader = _Loader(read_config_text(path))
+    except (ConfigError, yaml.YAMLError):
+        return None
     try:
         node = loader.get_single_node()
         return node.start_mark.line + 1 if node is not None else None
-    except yaml.YAMLError:
+    except (ConfigError, yaml.YAMLError):
         return None
     finally:
         loader.dispose()

@@ -49,6 +49,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from cnnrun.data.image_files import TooManyPixels, open_image
 from cnnrun.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -148,7 +149,7 @@ def decode_image(path: Path, size: tuple[int, int] | None = None) -> tuple[np.nd
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             width, height = im.size
             if size is not None and im.format == "JPEG":
                 im.draft("RGB", (size[1], size[0]))  # DCT scaling: faster, still >= size
@@ -157,6 +158,8 @@ def decode_image(path: Path, size: tuple[int, int] | None = None) -> tuple[np.nd
             if size is not None and im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             return np.asarray(im, dtype=np.uint8), width, height
+    except TooManyPixels as exc:
+        raise _Bad(str(exc)) from None
     except FileNotFoundError:
         raise _Bad("the file does not exist") from None
     except UnidentifiedImageError:
@@ -180,13 +183,15 @@ def _decode_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.load()
             if im.mode not in ("L", "P", "I", "I;16", "1"):
                 im = im.getchannel(0)
             if im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), Image.Resampling.NEAREST)
             arr = np.asarray(im)
+    except TooManyPixels as exc:
+        raise _Bad(f"its trimap {Path(path).name}: {exc}") from None
     except FileNotFoundError:
         raise _Bad("its trimap is missing") from None
     except UnidentifiedImageError:
@@ -247,8 +252,8 @@ def _read_all(
                 pool.shutdown(wait=True, cancel_futures=True)
                 _, name, reason = outcome
                 raise DataError(
-                    f"{name}: {reason}. Remove or replace the file, or skip unreadable "
-                    "files (skip_bad)"
+                    f"{name}: {reason}. Remove or replace the file, or set "
+                    "data.skip_bad_images: true to skip unreadable files"
                 )
             bad.append(outcome)
     return bad

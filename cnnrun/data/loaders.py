@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,9 +52,22 @@ CIFAR10_CLASSES = [
 def read_npz(path: Path, class_names: list[str] | None = None) -> ArrayData:
     """Read an ``.npz`` in the keras.datasets layout (``x_train, y_train, x_test, y_test``).
 
+    Only numeric arrays are read (never pickled objects); a file that is not an ``.npz``,
+    or a damaged one, is a one-line error naming it (and the array, when one is bad).
+
     Raises:
         DataError: When the file cannot be read or lacks a key.
     """
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror})") from None
+    if not magic.startswith(b"PK\x03\x04"):
+        raise DataError(
+            f"{path}: not an .npz file (an .npz is a zip of .npy arrays, made by numpy.savez)"
+        )
+    key = None
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in f]
@@ -61,17 +76,31 @@ def read_npz(path: Path, class_names: list[str] | None = None) -> ArrayData:
                     f"{path}: missing arrays {missing}; expected x_train, y_train, x_test, "
                     f"y_test (the keras.datasets layout); found {sorted(f.files)}"
                 )
-            names = [str(n) for n in f["class_names"]] if "class_names" in f else class_names
-            return ArrayData(
-                f["x_train"],
-                f["y_train"].reshape(-1),
-                f["x_test"],
-                f["y_test"].reshape(-1),
-                names,
-                str(path),
-            )
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read it as an .npz file ({exc})") from None
+            arrays = {}
+            for key in ("x_train", "y_train", "x_test", "y_test", "class_names"):
+                if key in f:
+                    arrays[key] = f[key]
+            key = None
+    except DataError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise DataError(
+                f"{path}: {key or 'an array'} holds Python objects (pickled); cnnrun reads "
+                "numeric arrays only"
+            ) from None
+        raise DataError(f"{path}: cannot read {key or 'it'} as an .npz array ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
+        raise DataError(
+            f"{path}: not a valid .npz (a truncated or damaged zip): "
+            f"{' '.join(str(exc).split())[:200]}"
+        ) from None
+    names = class_names
+    if "class_names" in arrays:
+        names = [str(n) for n in arrays["class_names"]]
+    return ArrayData(
+        arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], names, str(path)
+    )
 
 
 def _download(name: str, fetch: Callable[[], tuple], names: list[str], cfg: DataConfig) -> tuple:

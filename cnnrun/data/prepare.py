@@ -7,6 +7,7 @@ import numpy as np
 from cnnrun.config.schema import DataConfig
 from cnnrun.data.arrays import Splits, split
 from cnnrun.data.loaders import DATASETS
+from cnnrun.data.sanity import check_arrays
 from cnnrun.errors import DataError
 
 SMOKE_BATCHES = {"train": 3, "val": 2, "test": 2}
@@ -54,6 +55,7 @@ def load_splits(
         if cfg.validation == "split" and cfg.validation_split > 0:
             n_train = int(n_train / (1 - cfg.validation_split)) + 1
         data = data.limited(n_train, cfg.batch_size * SMOKE_BATCHES["test"])
+    data = check_arrays(data, task, num_classes)
     try:
         splits = split(data, input_shape, cfg.validation, cfg.validation_split)
     except ValueError as exc:

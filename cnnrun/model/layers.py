@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from cnnrun.config.names import safe_name
 from cnnrun.config.schema import Experiment, LayerSpec
 from cnnrun.errors import first_line, located
 
@@ -17,8 +18,8 @@ def snake(name: str) -> str:
 
 
 def model_name(exp: Experiment) -> str:
-    """The Keras model's name, from the experiment's name."""
-    return snake(exp.name).replace("-", "_")[:60] or "model"
+    """The Keras model's name, from the experiment's name made safe (as its run folder's)."""
+    return snake(safe_name(exp.name)).replace("-", "_").replace(".", "_")[:60] or "model"
 
 
 def make_layer(keras: Any, spec: LayerSpec, seen: Counter, loaded: Any, path: str) -> Any:

@@ -19,6 +19,7 @@ Images given to ``predict`` are read with Pillow, converted to the model's chann
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,11 +55,15 @@ def read_input_image(path: Path, shape: tuple[int, int, int]) -> tuple[np.ndarra
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
+    from cnnrun.data.image_files import TooManyPixels, open_image
+
     h, w, c = shape
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.load()
             original = im.convert("L" if c == 1 else "RGB")
+    except TooManyPixels as exc:
+        raise DataError(f"{path}: {exc}") from None
     except FileNotFoundError:
         raise DataError(f"{path}: the file does not exist") from None
     except UnidentifiedImageError:
@@ -186,6 +191,7 @@ def predict_files(
     inputs: list[Path],
     out: Path | None = None,
     records: list[dict[str, Any]] | None = None,
+    on_bad_file: Callable[[Path, DataError], None] | None = None,
 ) -> list[Path]:
     """Predict each image with the run's best model and write one PNG per image.
 
@@ -196,6 +202,8 @@ def predict_files(
         records: When given, one record per image is appended: ``{"image", "picture",
             "top": [{"class", "probability"}, ...]}`` (the top 3 classes; an empty list
             for segmentation and keypoints).
+        on_bad_file: Called with each image that cannot be read, which is then skipped;
+            without it the first such image raises.
 
     Returns:
         The PNG files written, in the order of ``inputs``.
@@ -217,13 +225,24 @@ def predict_files(
     stanford = _StanfordIndex(run.data.get("path"), run.data.get("json_name"))
     written: list[Path] = []
     for start in range(0, len(files), PREDICT_BATCH):
-        chunk = files[start : start + PREDICT_BATCH]
-        read = [read_input_image(f, shape) for f in chunk]
+        chunk, read, chunk_targets = [], [], []
+        for f, target in zip(files[start : start + PREDICT_BATCH], targets[start:], strict=False):
+            try:
+                read.append(read_input_image(f, shape))
+            except DataError as exc:
+                if on_bad_file is None:
+                    raise
+                on_bad_file(f, exc)
+                continue
+            chunk.append(f)
+            chunk_targets.append(target)
+        if not chunk:
+            continue
         batch = np.stack([x for x, _ in read])
         outputs = np.asarray(run.model.predict(batch, verbose=0))
         for i, f in enumerate(chunk):
             x, original = read[i]
-            target = targets[start + i]
+            target = chunk_targets[i]
             if task == "segmentation":
                 pred = outputs[i]
                 n = int(pred.shape[-1])

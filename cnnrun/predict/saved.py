@@ -101,6 +101,29 @@ def load_model(path: Path) -> Any:
         ) from None
 
 
+def saved_model(run_dir: Path) -> Any:
+    """The model a run saved (``last.keras``, else ``best.keras``), loaded in safe mode.
+
+    Nothing of the run's config is run: a builder's ``model.file`` is not imported (pass it
+    with ``cnnrun --builders FILE`` when the model holds classes of its own).
+
+    Raises:
+        DataError: When the run has no saved model or Keras cannot load it.
+    """
+    for name in (runfiles.LAST_MODEL, runfiles.BEST_MODEL):
+        path = Path(run_dir) / name
+        if path.is_file():
+            break
+    else:
+        path = checkpoint_path(run_dir)  # raises: neither exists
+    try:
+        return load_model(path)
+    except DataError as exc:
+        raise DataError(
+            f"{exc} (a model with classes of its own needs them: cnnrun --builders FILE)"
+        ) from None
+
+
 def load_run(run_dir: Path) -> SavedRun:
     """The run's config and best (else last) model.
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from cnnrun import runfiles
+from cnnrun import locks, runfiles
 from cnnrun.processes import pid_alive
 from cnnrun.runs.defaults import fill_learning_rate
 
@@ -448,7 +448,15 @@ def _settle_status(record: RunRecord, now: datetime) -> None:
         record.status = STATUS_BROKEN
         record.reason = f"completed but {runfiles.RESULTS} is missing or unreadable"
     elif record.status == runfiles.STATUS_RUNNING:
-        silence = _silence_s(record.info, now)
+        free = locks.is_free(record.path)
+        if free is not None:  # the training process holds the lock for as long as it lives
+            if free:
+                record.status = STATUS_STALE
+                record.reason = (
+                    "still 'running' but the training process is gone (its lock is free)"
+                )
+            return
+        silence = _silence_s(record.info, now)  # a run without a lock file (older cnnrun)
         if silence is not None and _is_stale(record.info, silence):
             record.status = STATUS_STALE
             record.reason = (

@@ -36,7 +36,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from cnnrun import runfiles
+from cnnrun import locks, runfiles
 from cnnrun.errors import ConfigError, DataError, ExitCode, print_error
 from cnnrun.runs.compare import OutputFormat
 from cnnrun.sweep.backends import (
@@ -168,6 +168,9 @@ def sweep(
             config, grid or [], random_n, range_ or [], choice or [], seed, set_ or [], epochs,
             name, runs_dir, sweep_dir, resume, smoke, synthetic,
         )  # fmt: skip
+        locks.hold(folder)  # one process per sweep folder, until this one ends
+        if (resume is not None or sweep_dir is not None) and (folder / runfiles.SWEEP).exists():
+            plan = read_plan(folder)  # as the previous holder left it
         claim(folder, plan, backend.value, parallel)
         todos = todo_list(folder, plan, retry_failed)
         write_plan(folder, plan)

@@ -19,19 +19,12 @@ from typing import Any
 
 from cnnrun import runfiles
 from cnnrun.config.overrides import Override
-from cnnrun.errors import ConfigError, DataError
-from cnnrun.processes import pid_alive
+from cnnrun.errors import ConfigError, DataError, one_line  # noqa: F401 - backends use it
 from cnnrun.train.run_folder import now_iso
 
 SWEEP_VERSION = 1
 PENDING = "pending"
 MAX_BASE_NAME = 60
-
-
-def one_line(exc: BaseException) -> str:
-    """An error's message on one line (a config error's full rendering)."""
-    text = exc.render() if isinstance(exc, ConfigError) else str(exc)
-    return " ".join(text.split()) or type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------
@@ -432,19 +425,11 @@ def refresh(sweep_dir: Path, trial: Trial) -> Path | None:
 
 
 def claim(sweep_dir: Path, plan: SweepPlan, backend: str, parallel: int | None) -> None:
-    """Record this process as the sweep's runner, refusing when another one still runs it.
+    """Record this process as the sweep's runner (shown by `cnnrun show`).
 
-    Raises:
-        DataError: When the sweep's runner on this host is still alive.
+    Whether another process runs the sweep is the sweep folder's lock's job
+    (:mod:`cnnrun.locks`), taken before this.
     """
-    runner = plan.runner
-    if (
-        runner.host == socket.gethostname()
-        and runner.pid != os.getpid()
-        and runner.running
-        and pid_alive(runner.pid)
-    ):
-        raise DataError(f"{sweep_dir} is still being run by process {runner.pid}")
     plan.runner = Runner(
         pid=os.getpid(),
         host=socket.gethostname(),

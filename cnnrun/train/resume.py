@@ -10,6 +10,8 @@ two newest checkpoints are kept, so a damaged newest one falls back to the one b
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnrun import runfiles
+from cnnrun.errors import DataError
 
 STATE = "checkpoints/state.json"
 KEEP = 2
@@ -167,13 +170,103 @@ def _link(target: Path, link: Path) -> None:
 
 
 def _read(run_dir: Path) -> list[dict[str, Any]]:
+    """The epochs ``state.json`` records (none when it does not exist).
+
+    Raises:
+        DataError: When it exists but is not what :func:`save` writes.
+    """
     path = Path(run_dir) / STATE
     if not path.exists():
         return []
     try:
-        return list(json.loads(path.read_text())["epochs"])
-    except (ValueError, KeyError, TypeError):
-        return []
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _damaged(path, f"not readable JSON ({type(exc).__name__})") from None
+    epochs = data.get("epochs") if isinstance(data, dict) else None
+    if not isinstance(epochs, list) or not epochs:
+        raise _damaged(path, 'expected {"epochs": [...]} with at least one epoch')
+    for entry in epochs:
+        problem = _entry_problem(entry)
+        if problem:
+            raise _damaged(path, problem)
+    return epochs
+
+
+def _entry_problem(entry: Any) -> str | None:
+    """What is wrong with one epoch entry of ``state.json``, or None."""
+    if not isinstance(entry, dict):
+        return f"an epoch entry is a {type(entry).__name__}, not a mapping"
+    epoch = entry.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+        return f"epoch {epoch!r} is not a number of epochs"
+    if entry.get("checkpoint") != epoch_checkpoint(epoch):
+        return f"epoch {epoch}'s checkpoint is {entry.get('checkpoint')!r}"
+    if not isinstance(entry.get("callbacks"), dict):
+        return f"epoch {epoch}'s callbacks are not a mapping"
+    rng = entry.get("rng")
+    if not isinstance(rng, dict) or not all(
+        isinstance(v, list) and all(isinstance(i, int) for i in v) for v in rng.values()
+    ):
+        return f"epoch {epoch}'s rng states are not lists of integers"
+    if set(entry) != {"epoch", "checkpoint", "callbacks", "rng"}:
+        return f"epoch {epoch} has other keys: {sorted(map(str, entry))}"
+    return None
+
+
+def _damaged(path: Path, what: str) -> DataError:
+    return DataError(f"{path}: {what}; the run was left as it was")
+
+
+def check_resumable_files(run_dir: Path, epochs_completed: int) -> None:
+    """Check ``state.json`` and ``metrics.csv`` before a resume writes anything.
+
+    Raises:
+        DataError: When one is damaged, or state.json is missing behind completed epochs
+            (the run would silently start again from epoch 1).
+    """
+    states = _read(run_dir)
+    rows = _metric_rows(Path(run_dir) / runfiles.METRICS)
+    if not states and (epochs_completed > 0 or rows > 0):
+        raise _damaged(
+            Path(run_dir) / STATE,
+            f"missing, although {max(epochs_completed, rows)} epoch(s) were completed "
+            "(without it the run would start again from epoch 1)",
+        )
+
+
+def _metric_rows(path: Path) -> int:
+    """The number of epochs ``metrics.csv`` records, checking every cell.
+
+    Raises:
+        DataError: When it is not UTF-8, lacks the header, or a row is malformed.
+    """
+    if not path.exists():
+        return 0
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise _damaged(path, f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise _damaged(path, f"unreadable ({exc.strerror})") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    header = rows[0] if rows else []
+    if tuple(header[:2]) != runfiles.METRICS_FIRST_COLUMNS:
+        raise _damaged(
+            path, f"the header does not start with {','.join(runfiles.METRICS_FIRST_COLUMNS)}"
+        )
+    n = 0
+    for line, cells in enumerate(rows[1:], start=2):
+        if not cells:
+            continue
+        n += 1
+        if len(cells) != len(header) or cells[0] != str(n):
+            raise _damaged(path, f"line {line} is not the row of epoch {n}")
+        for name, cell in zip(header[1:], cells[1:], strict=True):
+            try:
+                float(cell) if cell.strip() else None
+            except ValueError:
+                raise _damaged(path, f"line {line}: {name} is not a number") from None
+    return n
 
 
 def candidates(run_dir: Path) -> list[EpochState]:

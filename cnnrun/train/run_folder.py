@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
-import re
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from cnnrun import __version__, runfiles
+from cnnrun import __version__, locks, runfiles
+from cnnrun.config.names import MAX_NAME, safe_name  # noqa: F401 - the name rule lives there
 from cnnrun.errors import DataError
-from cnnrun.processes import pid_alive
-
-MAX_NAME = 80
-
-
-def safe_name(name: str) -> str:
-    """A run name that is one harmless path component (no separators, dots-only or NULs)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", name)
-    cleaned = re.sub(r"_+", "_", cleaned).strip("._-")[:MAX_NAME]
-    return cleaned or "run"
 
 
 def now_iso() -> str:
@@ -76,33 +68,89 @@ def read_record(run_dir: Path) -> dict[str, Any]:
         raise DataError(f"{run_dir} is not a readable run folder ({exc})") from None
 
 
+def _other_worker() -> bool:
+    """Whether ``$TF_CONFIG`` makes this process a multi-worker run's non-chief worker.
+
+    Such a worker resumes from a copy of the chief's folder, so it must not lock the
+    folder itself (the chief does).
+    """
+    try:
+        tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+        task, cluster = tf_config.get("task", {}), tf_config.get("cluster", {})
+    except (ValueError, AttributeError):
+        return False
+    if not isinstance(task, dict) or not isinstance(cluster, dict):
+        return False
+    if "chief" in cluster:
+        return task.get("type") != "chief"
+    return task.get("type") == "worker" and task.get("index", 0) != 0
+
+
 def resumable_config(run_dir: Path, epochs: int | None = None) -> Path:
-    """Check that ``run_dir`` can be resumed and return its ``config.yaml``.
+    """Check that ``run_dir`` can be resumed, lock it, and return its ``config.yaml``.
+
+    The lock (:mod:`cnnrun.locks`) is held until this process ends, so a second
+    ``--resume`` of the same run exits at once instead of training beside this one. A run
+    that cannot be resumed (in use, damaged, completed) is left exactly as it was.
 
     Args:
         run_dir: The run folder.
         epochs: A new total number of epochs, to extend a run (completed ones included).
 
     Raises:
-        DataError: When the run is still running, or completed and not extended.
+        DataError: When another process uses the run, a file it needs is damaged, or it
+            completed and is not extended.
     """
-    data = read_record(run_dir)
-    status = data.get("status")
+    _check_resumable(run_dir, read_record(run_dir), epochs)
+    if not _other_worker():
+        locks.check_free(run_dir)  # names the holder; writes nothing
+        _check_resumable(run_dir, read_record(run_dir), epochs, files=True)
+        locks.hold(run_dir)
+        _check_resumable(run_dir, read_record(run_dir), epochs)  # as the holder before left it
+    return Path(run_dir) / runfiles.CONFIG
+
+
+def _check_resumable(
+    run_dir: Path, data: dict[str, Any], epochs: int | None, files: bool = False
+) -> None:
     config = Path(run_dir) / runfiles.CONFIG
     if not config.is_file():
         raise DataError(f"{run_dir} has no {runfiles.CONFIG} to resume from")
-    if status == runfiles.STATUS_RUNNING and data.get("host") == socket.gethostname():
-        pid = data.get("pid")
-        if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
-            raise DataError(f"{run_dir} is still running (pid {pid})")
-    if status == runfiles.STATUS_COMPLETED and not (
-        epochs and epochs > int(data.get("epochs_completed") or 0)
-    ):
+    done = data.get("epochs_completed") or 0
+    if not isinstance(done, int) or isinstance(done, bool) or done < 0:
         raise DataError(
-            f"{run_dir} already completed {data.get('epochs_completed')} epochs; "
+            f"{Path(run_dir) / runfiles.RUN}: epochs_completed is {done!r}; "
+            "the run was left as it was"
+        )
+    if data.get("status") == runfiles.STATUS_COMPLETED and not (epochs and epochs > done):
+        raise DataError(
+            f"{run_dir} already completed {done} epochs; "
             "give --epochs N with a larger N to train it further"
         )
-    return config
+    if files:
+        from cnnrun.train.resume import check_resumable_files
+
+        check_resumable_files(run_dir, done)
+
+
+def remove_leftovers(run_dir: Path) -> None:
+    """Remove the temporary files a killed process left (only under the run's lock).
+
+    Checkpoint writes go through ``checkpoints/.tmp-*`` (files, and Keras's scratch
+    folders) and every other file through ``.NAME.*.tmp``; a kill mid-write leaves them.
+    """
+    run_dir = Path(run_dir)
+    leftovers = [
+        *(run_dir / runfiles.CHECKPOINTS).glob(".tmp-*"),
+        *run_dir.glob(".*.tmp"),
+        *(run_dir / runfiles.CHECKPOINTS).glob(".*.tmp"),
+        *(run_dir / runfiles.PREDICTIONS).glob(".*.tmp"),
+    ]
+    for path in leftovers:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 class RunJournal:

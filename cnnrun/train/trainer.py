@@ -6,18 +6,19 @@ import contextlib
 import json
 import shutil
 import tempfile
+import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from cnnrun import runfiles, signals
+from cnnrun import locks, runfiles, signals
 from cnnrun.checks.names import check_augment
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.yaml_io import dump_yaml
 from cnnrun.data.prepare import load_splits
-from cnnrun.errors import DataError
+from cnnrun.errors import DataError, one_line
 from cnnrun.model.build import build_model, compile_model, output_classes
 from cnnrun.model.describe import as_text, describe
 from cnnrun.model.precision import resolve as resolve_precision
@@ -75,6 +76,20 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
 
 
 def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any) -> TrainResult:
+    """Train holding the run folder's lock (taken at once when resuming, else at creation)."""
+    if options.resume_dir:
+        locks.hold(options.resume_dir)  # already held when the command line took it
+        run_folder.remove_leftovers(options.resume_dir)
+    try:
+        return _train_locked(loaded, options, console, dist)
+    finally:
+        if options.resume_dir:
+            locks.release(options.resume_dir)
+
+
+def _train_locked(
+    loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any
+) -> TrainResult:
     exp = loaded.experiment
     model, info, precision, base_lr = _build(loaded, dist)
     check_augment(loaded)  # before any data is loaded
@@ -99,16 +114,21 @@ def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: 
     from cnnrun.train.fit import FitContext, fit_and_evaluate
 
     ctx = FitContext(run_dir, record, info, console, base_lr, start, smoke, dist.replicas > 1)
-    with signals.stop_signals():
-        try:
-            results = fit_and_evaluate(model, exp, splits, epochs, ctx)
-        except BaseException as exc:
-            exc.run_dir = run_dir  # type: ignore[attr-defined]  # the CLI's resume hint
+    try:
+        with signals.stop_signals():
+            try:
+                results = fit_and_evaluate(model, exp, splits, epochs, ctx)
+            except BaseException as exc:
+                exc.run_dir = run_dir  # type: ignore[attr-defined]  # the CLI's resume hint
+                with signals.ignored():
+                    _end(record, run_dir, *_ending(exc))
+                    if not isinstance(exc, KeyboardInterrupt | Terminated):
+                        _log_error(run_dir, exc)
+                raise
             with signals.ignored():
-                _end(record, run_dir, *_ending(exc))
-            raise
-        with signals.ignored():
-            _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
+                _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
+    finally:
+        locks.release(run_dir)
     return TrainResult(run_dir, results)
 
 
@@ -150,6 +170,7 @@ def _open_run_folder(
         runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
         return run_dir, record
     run_dir = run_folder.create(options.runs_dir, exp.name)
+    locks.hold(run_dir)
     runfiles.atomic_write_text(run_dir / runfiles.CONFIG, dump_yaml(exp.to_dict()))
     runfiles.atomic_write_text(run_dir / runfiles.SUMMARY, as_text(info))
     if splits.class_names and exp.task != "keypoints":
@@ -200,9 +221,16 @@ def _ending(exc: BaseException) -> tuple[str, str]:
         )
     if isinstance(exc, Terminated):
         return runfiles.STATUS_KILLED, "stopped by SIGTERM; resume with `cnnrun train --resume`"
-    if type(exc).__name__ == "NanLossError":
-        return runfiles.STATUS_FAILED, str(exc)
-    return runfiles.STATUS_FAILED, f"{type(exc).__name__}: {exc}"
+    return runfiles.STATUS_FAILED, one_line(exc)
+
+
+def _log_error(run_dir: Path, exc: BaseException) -> None:
+    """Keep the traceback in ``error.log`` and tell the command line where it is."""
+    with contextlib.suppress(OSError):  # a full disk: the one-line reason still shows
+        text = "".join(traceback.format_exception(exc))
+        runfiles.atomic_write_text(run_dir / runfiles.ERROR_LOG, text)
+        with contextlib.suppress(AttributeError):
+            exc.cnnrun_error_log = run_dir / runfiles.ERROR_LOG  # type: ignore[attr-defined]
 
 
 def _restore(

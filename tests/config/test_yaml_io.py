@@ -243,11 +243,11 @@ def test_load_yaml_file_errors(tmp_path: Path) -> None:
     bad.write_bytes(b"name: caf\xe9\n")
     with pytest.raises(ConfigError) as info:
         load_yaml_file(bad)
-    assert info.value.render().startswith(f"{bad}: cannot read the file: 'utf-8' codec")
+    assert info.value.render().startswith(f"{bad}: the file is not UTF-8 text (byte 9 ")
 
     with pytest.raises(ConfigError) as info:
         load_yaml_file(tmp_path)
-    assert info.value.render().startswith(f"{tmp_path}: cannot read the file: ")
+    assert info.value.render() == f"{tmp_path}: expected an experiment file, received a folder"
 
 
 # -- dump_yaml ----------------------------------------------------------------------------
