@@ -8,9 +8,9 @@ import pytest
 import typer
 import yaml
 from conftest import SHARED_DATA, TINY
+from folder_factory import make_dogs, make_pets
 from PIL import Image
 from rich.console import Console
-from test_folders import make_dogs, make_pets
 from typer.testing import CliRunner
 
 from cnnrun import runfiles

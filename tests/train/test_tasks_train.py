@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 import yaml
+from folder_factory import make_dogs
 from PIL import Image
 from rich.console import Console
-from test_folders import make_dogs
 from typer.testing import CliRunner
 
 from cnnrun.checks import load_experiment
