@@ -104,3 +104,20 @@ def test_a_model_of_other_shapes_is_refused_naming_the_layer(
     text = " ".join(res.output.split())
     assert "init_from" in text and "'conv2d'" in text
     assert not (tmp_path / "runs").exists()
+
+
+def test_resume_continues_from_its_own_checkpoints(base_run: Path, tmp_path: Path) -> None:
+    """--resume neither checks nor loads the source again (here it is gone)."""
+    import shutil
+
+    source = tmp_path / "source"
+    shutil.copytree(base_run, source)
+    config = write(tmp_path, "child.yaml", lr=1e-12, extra=f"init_from: {source}")
+    child = train(config, tmp_path / "runs")
+    before = kernel(child)
+    shutil.rmtree(source)
+    res = runner.invoke(app, ["train", "--resume", str(child), "--epochs", "2"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((child / runfiles.RUN).read_text())["epochs_completed"] == 2
+    np.testing.assert_allclose(kernel(child), before, atol=1e-6)
+    assert json.loads((child / runfiles.RESULTS).read_text())["init_from"]["run"] == str(source)
