@@ -278,8 +278,10 @@ def summary(
         _error(f"{target} is not a run folder (no {runfiles.CONFIG})")
         raise typer.Exit(EXIT_CONFIG)
     try:
+        from cnnrun.model.backbones import NOT_LOADED_NOTE, random_weights_if_missing
         from cnnrun.model.describe import describe, table
 
+        not_loaded: list = []
         if target.is_dir():  # the model the run saved: its config's Python is not run
             from cnnrun.config.load import read_experiment
             from cnnrun.predict.saved import saved_model
@@ -290,17 +292,22 @@ def summary(
             loaded = _load(config, list(set_ or []))
             from cnnrun.model.build import build_model
 
-            info = describe(build_model(loaded.experiment, loaded), expand=expand)
+            with random_weights_if_missing() as not_loaded:
+                info = describe(build_model(loaded.experiment, loaded), expand=expand)
     except ConfigError as exc:
         raise _fail_config(exc) from None
     except DataError as exc:
         _error(str(exc))
         raise typer.Exit(1) from None
     info["training"] = _training_plan(loaded.experiment)
+    if not_loaded:
+        info["weights_not_loaded"] = [{"network": n, "file": f} for n, f in not_loaded]
     if as_json:
         print(json.dumps(info, indent=2))
     else:
         console.print(table(info))
+        for network, file_name in not_loaded:
+            console.print(f"{network}: {NOT_LOADED_NOTE}: {file_name}", highlight=False)
         t = info["training"]
         console.print(
             f"batch {t['batch_size']} ({t['distribute']}: {t['replicas']} replica(s), "
@@ -357,15 +364,21 @@ def validate(
             loaded = _load(path, [])
             if build:
                 from cnnrun.checks.names import check_augment
+                from cnnrun.model.backbones import random_weights_if_missing
                 from cnnrun.model.build import build_model
 
-                build_model(loaded.experiment, loaded)
+                with random_weights_if_missing() as not_loaded:
+                    build_model(loaded.experiment, loaded)
                 check_augment(loaded)
         except ConfigError as exc:
             bad += 1
             _error(exc.render())
             continue
         note = "" if build else " (schema only; shapes not checked: --build)"
+        if build and not_loaded:
+            from cnnrun.model.backbones import NOT_LOADED_NOTE
+
+            note = f" {NOT_LOADED_NOTE}"
         console.print(Text.assemble(("ok", "green"), f" {path}{note}"), soft_wrap=True)
     if bad:
         raise typer.Exit(EXIT_CONFIG)

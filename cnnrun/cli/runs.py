@@ -70,6 +70,23 @@ def compare(
             show_default=False,
         ),
     ] = None,
+    by_seed: Annotated[
+        bool,
+        typer.Option(
+            "--by-seed",
+            help="One row per configuration: runs that differ only in seed are grouped, "
+            "with mean ± sd (n-1) and n of each metric.",
+        ),
+    ] = False,
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group-by",
+            help="Group the runs that share this config key's value (name, "
+            "optimizer.learning_rate…): mean ± sd and n per group. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Compare runs side by side: one row per run, then the config keys that differ.
 
@@ -92,6 +109,13 @@ def compare(
     shown = _report_unreadable(records, err)
     if not shown:
         _fail("no run could be read from the paths given", ExitCode.FAILED)
+    if by_seed or group_by:
+        if by_seed and group_by:
+            _fail("--by-seed and --group-by: give one of them", ExitCode.CONFIG)
+        if plot is not None:
+            _fail("--plot draws runs, not groups: leave out --by-seed/--group-by", ExitCode.CONFIG)
+        _print_groups(shown, group_by or None, sort, output_format)
+        return
     try:
         comparison = build_comparison(shown, sort)
     except UnknownSortKeyError as error:
@@ -168,6 +192,28 @@ def _print_comparison(comparison: Comparison, output_format: OutputFormat) -> No
     console = Console(highlight=False, width=max(table_width(comparison), 80))  # pipe, file
     for table in render_tables(comparison, console.width):
         console.print(table)
+
+
+def _print_groups(
+    records: list[RunRecord],
+    group_by: list[str] | None,
+    sort: str | None,
+    output_format: OutputFormat,
+) -> None:
+    from cnnrun.runs.groups import group_runs, render_group_table, render_group_text
+
+    try:
+        grouping = group_runs(records, group_by, sort)
+    except UnknownSortKeyError as error:
+        _fail(str(error), ExitCode.CONFIG)
+    if output_format != OutputFormat.table:
+        sys.stdout.write(render_group_text(grouping, output_format))
+        sys.stdout.flush()
+        return
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: no wrapping
+        console = Console(highlight=False, width=100_000)
+    console.print(render_group_table(grouping))
 
 
 def _warn(err: Console, message: str) -> None:

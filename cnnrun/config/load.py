@@ -163,12 +163,35 @@ def read_experiment(
     for item in typed:
         drop_locations_under(locations, item.key)  # the file's lines below it are stale
         locations[item.key] = (item.source, None)
+    _resolve_init_from(data, locations)
     try:
         return LoadedConfig(validate(data, locations, str(path)), str(path), locations)
     except ConfigErrors as exc:
         if exc.partial is not None:
             exc.partial = LoadedConfig(exc.partial, str(path), locations)
         raise
+
+
+def _resolve_init_from(data: dict[str, Any], locations: dict[str, Location]) -> None:
+    """Make ``init_from``'s run folder absolute: relative to the file that names it.
+
+    A value given with ``--set`` is relative to the current folder.
+    """
+    value = data.get("init_from")
+    key = "init_from.run" if isinstance(value, dict) else "init_from"
+    run = value.get("run") if isinstance(value, dict) else value
+    if not isinstance(run, str) or not run:
+        return
+    path = Path(run).expanduser()
+    if not path.is_absolute():
+        source = (locations.get(key) or locations.get("init_from") or ("", None))[0]
+        base = Path(source).parent if source and Path(source).is_file() else Path.cwd()
+        path = base / path
+    resolved = str(path.resolve())
+    if isinstance(value, dict):
+        value["run"] = resolved
+    else:
+        data["init_from"] = resolved
 
 
 def validate(data: dict[str, Any], locations: dict[str, Location], source: str) -> Experiment:

@@ -503,6 +503,25 @@ Expectation = Annotated[
 ]
 
 
+class InitFromConfig(_Strict):
+    """Start from another run's weights (``init_from: RUN_DIR`` is ``{run: RUN_DIR}``)."""
+
+    run: str = Field(
+        min_length=1,
+        description="a completed run folder (relative to the experiment file; saved absolute)",
+    )
+    checkpoint: Literal["last", "best"] = Field(
+        "last", description="its checkpoints/last.keras (the model as it ended) or best.keras"
+    )
+
+
+def _init_from(value: Any) -> Any:
+    return {"run": value} if isinstance(value, str) else value
+
+
+InitFrom = Annotated[InitFromConfig, BeforeValidator(_init_from)]
+
+
 class DistributeConfig(_Strict):
     """Training on several devices or machines with tf.distribute."""
 
@@ -565,6 +584,11 @@ class Experiment(_Strict):
         default_factory=dict,
         description="results the run should reach, e.g. {test.accuracy: '>= 0.92'}; "
         "`cnnrun train --check` exits 3 when one is not met",
+    )
+    init_from: InitFrom | None = Field(
+        None,
+        description="start from a completed run's weights: RUN_DIR, or {run: RUN_DIR, "
+        "checkpoint: last|best}; a new optimizer, epochs counted from 1",
     )
     callbacks: list[Callback] = Field(
         default_factory=list,

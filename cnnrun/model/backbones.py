@@ -21,7 +21,9 @@ Its keys are the network's own constructor arguments (``include_top``, ``weights
 ``weights``: ``imagenet`` (Keras's default) is read from Keras's cache,
 ``$KERAS_HOME/models`` or ``~/.keras/models``; when the file is not there Keras downloads it,
 and when that fails (offline) the build stops with a :class:`ConfigError` naming the exact
-file and the folder to place it in (set ``CNNRUN_OFFLINE=1`` to never try the network).
+file and the folder to place it in (set ``CNNRUN_OFFLINE=1`` to never try the network);
+commands that only need shapes build it with random weights instead
+(`random_weights_if_missing`).
 ``null`` is a random initialisation; a path loads a local ``.weights.h5``, ``.h5`` or
 ``.keras`` file (a whole saved model is searched for a sub-model of the same shapes).
 Paths written in an experiment file are relative to that file.
@@ -32,6 +34,7 @@ Nothing here imports TensorFlow until a backbone is built.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import socket
 import warnings
@@ -51,6 +54,12 @@ EXTRA_PARAMS = {
 WEIGHT_SUFFIXES = (".weights.h5", ".h5", ".keras")
 DOWNLOAD_TIMEOUT_S = 20.0
 OFFLINE_ENV = "CNNRUN_OFFLINE"
+NOT_LOADED_NOTE = "(ImageNet weights not found: not loaded)"
+
+# Set by `random_weights_if_missing`: the (network, file) pairs built without their weights.
+_MISSING_OK: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar(
+    "cnnrun_missing_imagenet_ok", default=None
+)
 
 
 def applications() -> dict[str, Any]:
@@ -108,6 +117,22 @@ def resolve_weights_path(value: str, relative_to: Path | None) -> Path:
     if not path.is_absolute() and relative_to is not None:
         path = relative_to / path
     return path.resolve()
+
+
+@contextlib.contextmanager
+def random_weights_if_missing() -> Iterator[list[tuple[str, str]]]:
+    """Build backbones whose ImageNet weights are missing with random weights instead.
+
+    For commands that only need shapes (`cnnrun summary`, `validate --build`): inside this
+    block a missing ImageNet file is not an error. Yields the list of ``(network, file
+    name)`` pairs that were built without their weights; training never uses this.
+    """
+    skipped: list[tuple[str, str]] = []
+    token = _MISSING_OK.set(skipped)
+    try:
+        yield skipped
+    finally:
+        _MISSING_OK.reset(token)
 
 
 class MissingWeights(Exception):
@@ -198,6 +223,10 @@ def construct(
         with _weights_from_cache() as served:
             model = fn(**kwargs)
     except MissingWeights as exc:
+        skipped = _MISSING_OK.get()
+        if skipped is not None:  # shapes only: random weights will do
+            skipped.append((network, exc.file_name))
+            return fn(**{**kwargs, "weights": None})
         raise located(
             loaded,
             f"the ImageNet weights of {network} are not in Keras's cache and could not be fetched",

@@ -61,6 +61,8 @@ def fit_and_evaluate(
         test_ds = shard_by_data(test_ds)
     test = model.evaluate(test_ds, return_dict=True, verbose=0, callbacks=[cb.StopCheck()])
     results = _results(exp, ctx, test, logger, checkpointer, time.perf_counter() - t0, splits)
+    if isinstance(getattr(ctx.record, "data", None), dict) and "init_from" in ctx.record.data:
+        results["init_from"] = ctx.record.data["init_from"]  # recorded by the trainer
     runfiles.write_json(ctx.run_dir / runfiles.RESULTS, results)
     try:
         write_predictions(model, exp, splits, ctx.run_dir)

@@ -24,7 +24,7 @@ from cnnrun.model.describe import as_text, describe
 from cnnrun.model.precision import resolve as resolve_precision
 from cnnrun.signals import Terminated
 from cnnrun.tf_env import import_keras
-from cnnrun.train import distribute, resume, run_folder
+from cnnrun.train import distribute, init_from, resume, run_folder
 from cnnrun.train.fine_tune import apply_phase, phases
 
 
@@ -91,7 +91,10 @@ def _train_locked(
     loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any
 ) -> TrainResult:
     exp = loaded.experiment
+    source = None if options.resume_dir else init_from.check_source(loaded)
     model, info, precision, base_lr = _build(loaded, dist)
+    if source is not None:  # a fresh start from another run's weights
+        init_from.load_into(model, source, loaded)
     check_augment(loaded)  # before any data is loaded
     smoke = options.smoke
     if options.resume_dir:  # a resumed run keeps the smoke setting it started with
@@ -110,6 +113,9 @@ def _train_locked(
             highlight=False,
         )
     run_dir, record = _open_run_folder(loaded, options, info, precision, splits, smoke, start)
+    if source is not None:
+        record.data["init_from"] = source  # results.json copies it
+        record.save()
     console.print(_start_line(exp, info, precision, splits, dist, start, run_dir))
     from cnnrun.train.fit import FitContext, fit_and_evaluate
 

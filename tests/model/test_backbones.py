@@ -333,3 +333,25 @@ def test_every_catalog_weight_file_name_is_the_one_keras_asks_for(monkeypatch):
                     getattr(k.applications, name)(include_top=top, weights="imagenet")
             assert info.value.file_name == app_info["weights"]["top" if top else "notop"]
             k.backend.clear_session()
+
+
+def test_summary_and_validate_build_work_without_the_imagenet_file(tmp_path):
+    """Shapes need no weights: summary and validate --build build with random ones."""
+    config = write(tmp_path, "weights: imagenet")
+    res = runner.invoke(app, ["summary", str(config)])
+    assert res.exit_code == 0, res.output
+    assert "(ImageNet weights not found: not loaded)" in res.output
+    assert MNV2_NOTOP_32 in " ".join(res.output.split())
+    res = runner.invoke(app, ["summary", str(config), "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)
+    assert info["weights_not_loaded"] == [{"network": "MobileNetV2", "file": MNV2_NOTOP_32}]
+    res = runner.invoke(app, ["validate", "--build", str(config)])
+    assert res.exit_code == 0, res.output
+    assert "ok" in res.output and "(ImageNet weights not found: not loaded)" in res.output
+    # training still needs the weights: exit 2 naming the file, no run folder
+    runs = tmp_path / "runs"
+    res = runner.invoke(app, ["train", str(config), "--smoke", "--runs-dir", str(runs)])
+    assert res.exit_code == 2, res.output
+    assert MNV2_NOTOP_32 in " ".join(res.output.split())
+    assert not runs.exists()
