@@ -319,12 +319,13 @@ def schema() -> None:
 
 def _register_commands() -> None:
     """Commands defined in their own modules (none of them imports TensorFlow at load)."""
+    from cnnrun.cli.export import export
     from cnnrun.cli.predict import evaluate, predict
     from cnnrun.cli.runs import compare, show
     from cnnrun.sweep.command import sweep
     from cnnrun.sweep.smoke import smoke
 
-    for command in (compare, show, evaluate, predict, sweep, smoke):
+    for command in (compare, show, evaluate, predict, export, sweep, smoke):
         app.command()(command)
 
 
