@@ -121,6 +121,12 @@ def train(
             file_okay=False,
         ),
     ] = None,
+    mlflow: Annotated[
+        bool, typer.Option(help="Log the run to MLflow (cnnrun\\[mlflow]; RUNS_DIR/mlflow.db).")
+    ] = False,
+    mlflow_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (implies --mlflow).", show_default=False)
+    ] = None,
 ) -> None:
     """Train an experiment; the last line printed is the run folder."""
     if config is not None and config.is_dir():
@@ -151,7 +157,8 @@ def train(
         from cnnrun.train.trainer import TrainOptions
         from cnnrun.train.trainer import train as run_training
 
-        options = TrainOptions(runs_dir=runs_dir, smoke=smoke, resume_dir=resume)
+        options = TrainOptions(runs_dir=runs_dir, smoke=smoke, resume_dir=resume,
+                               mlflow=mlflow_uri or ("local" if mlflow else None))  # fmt: skip
         result = run_training(loaded, options, console)
     except ConfigError as exc:
         raise _fail_config(exc) from None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ class TrainOptions:
     runs_dir: Path = Path("runs")
     smoke: bool = False
     resume_dir: Path | None = None  # continue this run instead of starting one
+    mlflow: str | None = None  # mirror the run in MLflow: a tracking URI, or "local"
 
 
 @dataclass
@@ -62,6 +65,12 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     except RuntimeError as exc:
         raise loaded.error(str(exc), "distribute.strategy") from None
     if dist.is_chief:
+        uri = options.mlflow or os.environ.get("CNNRUN_MLFLOW")  # a sweep sets the variable
+        if uri:
+            from cnnrun.train.mlflow_tracking import tracked
+
+            return tracked(uri, options.runs_dir, loaded.experiment,
+                           lambda hooks: _train(loaded, options, console, dist, hooks))  # fmt: skip
         return _train(loaded, options, console, dist)
     # Another worker of a multi-worker run computes the same steps but keeps a throwaway
     # run folder; resuming, it reads the chief's checkpoints from a copy.
@@ -74,7 +83,13 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     return replace(result, chief=False)
 
 
-def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any) -> TrainResult:
+def _train(
+    loaded: LoadedConfig,
+    options: TrainOptions,
+    console: Console,
+    dist: Any,
+    hooks: Callable[[Path], list[Any]] | None = None,  # run folder -> extra Keras callbacks
+) -> TrainResult:
     exp = loaded.experiment
     model, info, precision, base_lr = _build(loaded, dist)
     check_augment(loaded)  # before any data is loaded
@@ -99,6 +114,7 @@ def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: 
     from cnnrun.train.fit import FitContext, fit_and_evaluate
 
     ctx = FitContext(run_dir, record, info, console, base_lr, start, smoke, dist.replicas > 1)
+    ctx.extra_callbacks = hooks(run_dir) if hooks else []
     with signals.stop_signals():
         try:
             results = fit_and_evaluate(model, exp, splits, epochs, ctx)
