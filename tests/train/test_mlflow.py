@@ -58,3 +58,26 @@ def test_a_stopped_run_is_mirrored(tiny_config, tmp_path, monkeypatch, error, st
     client, eid = _client(runs)
     (run,) = client.search_runs([eid])
     assert run.info.status == status
+
+
+def test_a_sweep_logs_each_trial_as_a_child_run(tiny_config, tmp_path):
+    import os
+
+    from cnnrun.cli.app import app
+    from cnnrun.train.mlflow_tracking import PARENT_ENV, URI_ENV
+
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(
+        app,
+        ["sweep", str(tiny_config), "--grid", "optimizer.learning_rate=1e-2,1e-3",
+         "--epochs", "1", "--runs-dir", str(runs), "--mlflow"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    client, eid = _client(runs)
+    runs_found = client.search_runs([eid])
+    (parent,) = [r for r in runs_found if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs_found if r.data.tags.get("mlflow.parentRunId")]
+    assert parent.info.status == "FINISHED" and len(children) == 2
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent.info.run_id}
+    assert {r.data.params["optimizer.learning_rate"] for r in children} == {"0.01", "0.001"}
+    assert URI_ENV not in os.environ and PARENT_ENV not in os.environ  # put back
