@@ -1,4 +1,4 @@
-"""Tiny image folders and CSVs for the `folder` data set's tests (learnable: one colour per class)."""
+"""Tiny image folders for the `folder` data set's tests (learnable: a colour per class)."""
 
 from __future__ import annotations
 

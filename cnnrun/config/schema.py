@@ -160,7 +160,8 @@ class DataConfig(_Strict):
         ge=0.0,
         lt=1.0,
         description="for data sets without a test set of their own (oxford_pets, "
-        "stanford_extra, a folder without test/): the fraction of examples held out for testing (the last ones)",
+        "stanford_extra, a folder without test/): the fraction of examples held out for "
+        "testing (the last ones)",
     )
     json_name: str | None = Field(
         None,

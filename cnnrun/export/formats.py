@@ -62,7 +62,9 @@ def load_checkpoint(path: Path) -> Any:
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # a damaged zip, an unknown class, ...
-        raise DataError(f"{path}: Keras cannot load the model ({type(exc).__name__}: {exc})")
+        raise DataError(
+            f"{path}: Keras cannot load the model ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def default_path(run_dir: Path, fmt: str) -> Path:

@@ -17,7 +17,9 @@ def _valid(report: Any) -> bool:
     if not isinstance(report, dict) or not isinstance(report.get("names"), list):
         return False
     n = len(report["names"])
-    return all(isinstance(report.get(k), list) and len(report[k]) == n for k in (*FIGURES, "support"))
+    return all(
+        isinstance(report.get(k), list) and len(report[k]) == n for k in (*FIGURES, "support")
+    )
 
 
 def _cell(value: Any) -> str:

@@ -146,7 +146,8 @@ def sweep(
         str | None, typer.Option(help="Sort the final table (as `cnnrun compare --sort`).")
     ] = None,
     mlflow: Annotated[
-        bool, typer.Option(help="Log the sweep to MLflow, each trial a child run (cnnrun\\[mlflow]).")
+        bool,
+        typer.Option(help="Log the sweep to MLflow, each trial a child run (cnnrun\\[mlflow])."),
     ] = False,
     mlflow_uri: Annotated[
         str | None, typer.Option(help="MLflow tracking URI (implies --mlflow).", show_default=False)

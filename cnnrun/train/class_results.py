@@ -1,4 +1,4 @@
-"""Per-class test results of a classifier: ``results.json``'s ``per_class`` and ``confusion.png``."""
+"""A classifier's per-class test results: ``results.json``'s ``per_class``, ``confusion.png``."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def client_for(uri: str | None, runs_dir: Path) -> tuple[Any, str]:
 
 
 def param_key(dotted: str) -> str:
-    """A dotted config key as MLflow takes it: ``model.layers[5].Dropout`` -> ``model.layers.5.Dropout``."""
+    """A dotted config key as MLflow takes it (``model.layers[5]`` -> ``model.layers.5``)."""
     return re.sub(r"\[(\d+)\]", r".\1", dotted)[:250]
 
 
