@@ -173,12 +173,6 @@ class DataConfig(_Strict):
         description="skip (and count) images or masks that cannot be read; false: a bad "
         "file is an error naming it",
     )
-    extensions: list[str] = Field(
-        [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"],
-        min_length=1,
-        description="folder: the image file suffixes read (case-insensitive); other files "
-        "are ignored",
-    )
     augment: list[Any] = Field(
         default_factory=list,
         description="imgaug augmenters applied to the training split, image and mask or "

@@ -10,8 +10,8 @@ The layouts read (the ``folder`` data set, ``data.path``)::
 Class names are the subfolder names (or the CSV's labels) in Python's ``sorted()`` order,
 as Keras's ``image_dataset_from_directory`` orders them; labels that are all whole
 numbers are ordered as numbers. Images in nested folders of a class count for the class.
-Files whose suffix is not in ``data.extensions`` (or whose name starts with ``.``) are
-ignored.
+Files whose suffix is not in ``EXTENSIONS`` (.jpg .jpeg .png .bmp .gif .webp, any case)
+or whose name starts with ``.`` are ignored.
 
 Images are decoded once, in threads, with :mod:`cnnrun.data.folders`'s decoder (RGB,
 resized bilinearly with Pillow to the model's input size, as ``cnnrun predict`` reads
@@ -44,6 +44,8 @@ from cnnrun.data.folders import _read_all, _shuffled, _size, decode_image
 from cnnrun.errors import DataError
 
 SPLIT_DIRS = ("train", "val", "test")
+# Keras's image_dataset_from_directory reads these (and Pillow also .webp); case-insensitive.
+EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 MEMORY_FRACTION = 0.7  # of the memory available now, at most, for the decoded images
 
 
@@ -76,7 +78,7 @@ def _class_dirs(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def list_folder(path: str | Path, extensions: Sequence[str]) -> FileList:
+def list_folder(path: str | Path, extensions: Sequence[str] = EXTENSIONS) -> FileList:
     """The image files of a class-per-subfolder folder (optionally with train/val/test).
 
     Raises:
@@ -111,7 +113,7 @@ def list_folder(path: str | Path, extensions: Sequence[str]) -> FileList:
     if not files["train"]:
         raise DataError(
             f"data set 'folder': no images with the suffixes {', '.join(suffixes)} in the "
-            f"class folders of {top} (data.extensions)"
+            f"class folders of {top}"
         )
     empty = [n for n in names if not any(label == index[n] for _, label in files["train"])]
     if empty:
@@ -165,7 +167,7 @@ def list_csv(path: str | Path) -> FileList:
     return FileList(names, files, str(csv_path))
 
 
-def list_images(path: str | Path, extensions: Sequence[str]) -> FileList:
+def list_images(path: str | Path, extensions: Sequence[str] = EXTENSIONS) -> FileList:
     """A folder (:func:`list_folder`) or a ``.csv`` file (:func:`list_csv`)."""
     p = Path(path).expanduser()
     if p.is_file() and p.suffix.lower() == ".csv":
@@ -228,7 +230,7 @@ def decode_files(
 def read_image_folder(
     path: str | Path,
     image_size: Sequence[int],
-    extensions: Sequence[str],
+    extensions: Sequence[str] = EXTENSIONS,
     limit: int | None = None,
     skip_bad: bool = False,
     *,

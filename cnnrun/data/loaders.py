@@ -374,8 +374,11 @@ def load_folder(cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int)
             "data set 'folder' needs data.path: a folder of class folders (DIR/<class>/*.jpg) "
             "or a CSV of path,label (`--set data.path=DIR`)"
         )
+    path = Path(cfg.path).expanduser()
+    if not path.exists() and not path.is_absolute():  # e.g. imported into Keras's cache
+        path = locate.find([cfg.path], None) or path
     data = read_image_folder(
-        cfg.path, input_shape[:2], cfg.extensions, cfg.limit, cfg.skip_bad_images,
+        path, input_shape[:2], limit=cfg.limit, skip_bad=cfg.skip_bad_images,
         progress=_console_progress(), shuffle_seed=FOLDER_ORDER_SEED,
     )  # fmt: skip
     data.x_train = _channels(data.x_train, input_shape, "folder")

@@ -3,12 +3,11 @@ import pytest
 from image_tree import make_image_tree
 
 from cnnrun.config.schema import DataConfig
+from cnnrun.data.image_folder import EXTENSIONS as EXT
 from cnnrun.data.image_folder import read_image_folder
 from cnnrun.data.loaders import DATASETS
 from cnnrun.data.prepare import load_splits
 from cnnrun.errors import DataError
-
-EXT = DataConfig().extensions
 
 
 def test_a_class_folder_is_read_with_sorted_class_names(tmp_path):
@@ -86,3 +85,51 @@ def test_images_that_cannot_fit_in_memory_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(image_folder, "available_memory", lambda: 1000)
     with pytest.raises(DataError, match="GiB of memory"):
         read_image_folder(tmp_path / "d", (64, 64), EXT)
+
+
+def test_data_import_checks_and_copies_a_folder_and_a_csv(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnrun.cli.app import app
+
+    make_image_tree(tmp_path / "photos", per_class=3)
+    (tmp_path / "photos" / "cat" / "broken.png").write_bytes(b"")
+    runner = CliRunner()
+    result = runner.invoke(app, ["data", "import", str(tmp_path / "photos"),
+                                 "--dest", str(tmp_path / "data")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "left out" in result.output and "broken.png" in result.output
+    assert "dataset: folder" in result.output
+    data = read_image_folder(tmp_path / "data" / "photos", (8, 8))
+    assert len(data.x_train) == 9  # the empty file was not copied
+    rows = [f"photos/{p.parent.name}/{p.name},{p.parent.name.upper()}"
+            for p in sorted(tmp_path.glob("photos/*/*.jpg"))]  # fmt: skip
+    (tmp_path / "pets.csv").write_text("path,label\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["data", "import", str(tmp_path / "pets.csv"),
+                                 "--dest", str(tmp_path / "data")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "data" / "pets").iterdir()) == ["CAT", "DOG", "FOX"]
+
+
+def test_my_images_config_trains_on_a_folder_and_keeps_its_class_names(tmp_path):
+    import json
+
+    from conftest import REPO
+    from typer.testing import CliRunner
+
+    from cnnrun import runfiles
+    from cnnrun.cli.app import app
+
+    make_image_tree(tmp_path / "photos", classes=("ant", "bee", "wasp"), per_class=10)
+    result = CliRunner().invoke(
+        app,
+        ["train", str(REPO / "configs" / "my_images.yaml"), "--set",
+         f"data.path={tmp_path / 'photos'}", "--set", "model.input_shape=[16, 16, 3]",
+         "--epochs", "1", "--runs-dir", str(tmp_path / "runs")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / result.output.strip().splitlines()[-1].split("/")[-1]
+    assert json.loads((run / runfiles.CLASS_NAMES).read_text()) == ["ant", "bee", "wasp"]
+    results = json.loads((run / runfiles.RESULTS).read_text())
+    assert results["per_class"]["names"] == ["ant", "bee", "wasp"]
+    assert sum(results["per_class"]["support"]) == 4  # 15% of 30 photos
