@@ -30,8 +30,8 @@ demo: $(STAMP) ## Train a real CNN on the embedded Fashion-MNIST sample (~2 min)
 test: $(STAMP) ## Run the fast test suite (no network, no real data needed)
 	$(BIN)/pytest -q
 
-test-full: $(STAMP) ## Run every test, slow, real-data and Ray ones included
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray]'
+test-full: $(STAMP) ## Run every test: slow, real-data, Ray, export and MLflow ones included
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray,export,mlflow]'
 	$(BIN)/pytest -q -m ''
 
 lint: $(STAMP) ## ruff check + format check + import layers (import-linter)

@@ -135,6 +135,12 @@ def train(
             show_default=False,
         ),
     ] = None,
+    mlflow: Annotated[
+        bool, typer.Option(help="Log the run to MLflow (cnnrun\\[mlflow]; RUNS_DIR/mlflow.db).")
+    ] = False,
+    mlflow_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (implies --mlflow).", show_default=False)
+    ] = None,
 ) -> None:
     """Train an experiment; the last line printed is the run folder.
 
@@ -176,7 +182,8 @@ def train(
         from cnnrun.train.trainer import TrainOptions
         from cnnrun.train.trainer import train as run_training
 
-        options = TrainOptions(runs_dir=runs_dir, smoke=smoke, resume_dir=resume)
+        options = TrainOptions(runs_dir=runs_dir, smoke=smoke, resume_dir=resume,
+                               mlflow=mlflow_uri or ("local" if mlflow else None))  # fmt: skip
         result = run_training(loaded, options, console)
     except ConfigError as exc:
         raise _fail_config(exc) from None
@@ -455,12 +462,13 @@ def schema() -> None:
 
 def _register_commands() -> None:
     """Commands defined in their own modules (none of them imports TensorFlow at load)."""
+    from cnnrun.cli.export import export
     from cnnrun.cli.predict import evaluate, predict
     from cnnrun.cli.runs import compare, show
     from cnnrun.sweep.command import sweep
     from cnnrun.sweep.smoke import smoke
 
-    for command in (compare, show, evaluate, predict, sweep, smoke):
+    for command in (compare, show, evaluate, predict, export, sweep, smoke):
         app.command()(command)
 
 

@@ -53,11 +53,27 @@ def register(data_app: typer.Typer, console: Console, err_console: Console) -> N
             Path | None, typer.Option(help="Target folder (default: Keras's data set cache).")
         ] = None,
     ) -> None:
-        """Copy a data file (or folder) where cnnrun and Keras look for it."""
+        """Copy a data file (or folder) where cnnrun and Keras look for it.
+
+        Your own images (a folder of class folders, or a CSV of path,label) are checked
+        and copied as a class-per-subfolder folder for `data: {dataset: folder}`.
+        """
         from cnnrun.data import locate
 
         target_dir = dest or locate.keras_cache_dir()
         target_dir.mkdir(parents=True, exist_ok=True)
+        from cnnrun.data.image_import import import_images, is_image_source
+
+        if is_image_source(source):
+            from cnnrun.errors import DataError
+
+            try:
+                report = import_images(source, target_dir)
+            except DataError as exc:
+                err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+                raise typer.Exit(1) from None
+            _print_import(report)
+            return
         target = target_dir / source.name
         if target.exists():
             err_console.print(f"error: {target} already exists; not overwritten")
@@ -67,6 +83,27 @@ def register(data_app: typer.Typer, console: Console, err_console: Console) -> N
         else:
             shutil.copy2(source, target)
         console.print(f"copied {source} -> {target}", highlight=False)
+
+    def _print_import(report) -> None:  # noqa: ANN001 - ImportReport, lazily imported
+        counts = ", ".join(f"{n:,} {split}" for split, n in report.counts.items())
+        console.print(
+            f"copied {counts} images of {len(report.class_names)} classes -> {report.target}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for name, why in report.bad:
+            err_console.print(
+                f"left out {name}: {why}", highlight=False, soft_wrap=True, markup=False
+            )
+        if report.bad:
+            err_console.print(
+                f"{len(report.bad)} unreadable file(s) left out", highlight=False, soft_wrap=True
+            )
+        console.print(
+            f"use it with: data: {{dataset: folder, path: {report.target}}}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
     @data_app.command()
     def show(

@@ -16,7 +16,7 @@ from rich.console import Console
 from cnnrun import runfiles
 from cnnrun.cli.complete import run_folders
 from cnnrun.errors import ConfigError, DataError, ExitCode, print_error
-from cnnrun.predict.evaluate import Split, evaluate_run
+from cnnrun.predict.evaluate import Split, evaluate_with_report
 from cnnrun.predict.images import predict_files
 
 
@@ -39,7 +39,7 @@ def evaluate(
 ) -> None:
     """Recompute a run's test (or val / train) metrics from its saved best model."""
     try:
-        values = evaluate_run(run_dir, split.value)
+        values, report = evaluate_with_report(run_dir, split.value)
     except ConfigError as exc:
         raise _fail(exc.render(), ExitCode.CONFIG) from None
     except DataError as exc:
@@ -57,6 +57,10 @@ def evaluate(
         if isinstance(saved.get(name), int | float):
             line += f"   (results.json: {saved[name]:.4f})"
         console.print(line, highlight=False)
+    if report is not None:
+        from cnnrun.runs.class_table import class_table
+
+        console.print(class_table(report, title=f"per class ({split.value})"))
 
 
 class PredictFormat(enum.StrEnum):

@@ -131,10 +131,12 @@ class DataConfig(_Strict):
     dataset: str = Field(
         "fashion_mnist_sample",
         description="data set name (`cnnrun list datasets`): mnist, fashion_mnist, cifar10, "
-        "npz, synthetic, fashion_mnist_sample (embedded)",
+        "npz, folder (your own images), synthetic, fashion_mnist_sample (embedded)",
     )
     path: str | None = Field(
-        None, description="local file or folder of the data (npz file, or a folder holding it)"
+        None,
+        description="local file or folder of the data (npz file, or a folder holding it; "
+        "folder: DIR/<class>/*.jpg, or a CSV of path,label)",
     )
     validation: Literal["split", "test", "none"] = Field(
         "split",
@@ -160,7 +162,8 @@ class DataConfig(_Strict):
         ge=0.0,
         lt=1.0,
         description="for data sets without a test set of their own (oxford_pets, "
-        "stanford_extra): the fraction of examples held out for testing (the last ones)",
+        "stanford_extra, a folder without test/): the fraction of examples held out for "
+        "testing (the last ones)",
     )
     json_name: str | None = Field(
         None,
@@ -594,6 +597,11 @@ class Experiment(_Strict):
         default_factory=list,
         description="extra Keras callbacks: early_stopping, reduce_lr_on_plateau, "
         "tensorboard, terminate_on_nan",
+    )
+    tensorboard: Bool = Field(
+        True,
+        description="write TensorBoard logs (per-epoch scalars and the config as HParams) "
+        "to RUN/tensorboard/; `tensorboard --logdir runs` compares runs",
     )
 
     @model_validator(mode="after")

@@ -21,6 +21,9 @@ class ArrayData:
         own_test: False for a data set without a test set of its own (a folder): its
             examples are all in ``x_train`` and ``data.test_split`` holds the last ones out.
         skipped: ``(file, reason)`` of the unreadable files skipped (``skip_bad_images``).
+        x_val: Validation images of the data set's own (a folder's ``val/``), or None:
+            ``validation: split`` then takes them instead of holding out training images.
+        y_val: Their labels.
 
     Labels are integer classes ``(N,)`` (classification), integer masks ``(N, H, W)``
     (segmentation) or ``float32`` keypoints ``(N, J, 3)`` or ``(N, J * 3)``.
@@ -34,6 +37,8 @@ class ArrayData:
     source: str = ""
     own_test: bool = True
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     def limited(self, train: int | None, test: int | None) -> ArrayData:
         """The first ``train`` training and ``test`` test examples (None keeps all).
@@ -49,6 +54,8 @@ class ArrayData:
             self.source,
             self.own_test,
             self.skipped,
+            self.x_val,
+            self.y_val,
         )
 
     def with_test_split(self, fraction: float) -> ArrayData:
@@ -78,6 +85,8 @@ class ArrayData:
             self.source,
             True,
             self.skipped,
+            self.x_val,
+            self.y_val,
         )
 
 
@@ -124,7 +133,8 @@ def split(
     """Shape the arrays for the model and hold out validation examples.
 
     Like Keras's ``validation_split``, the held-out examples are the last ones of the
-    training set, taken before any shuffling.
+    training set, taken before any shuffling; a data set with validation examples of its
+    own (``data.x_val``) gives those instead.
     """
     x_train = fit_to_input(data.x_train, input_shape, "training")
     x_test = fit_to_input(data.x_test, input_shape, "test")
@@ -132,6 +142,8 @@ def split(
     x_val = y_val = None
     if validation == "test":
         x_val, y_val = x_test, y_test
+    elif validation == "split" and data.x_val is not None and data.y_val is not None:
+        x_val, y_val = fit_to_input(data.x_val, input_shape, "validation"), _labels(data.y_val)
     elif validation == "split" and validation_split > 0:
         n_val = int(len(x_train) * validation_split)
         if n_val < 1 or n_val >= len(x_train):

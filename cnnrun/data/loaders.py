@@ -387,3 +387,37 @@ def load_stanford_extra(
         x, data.keypoints, *empty, names, str(folder), own_test=False,
         skipped=list(data.skipped),
     )  # fmt: skip
+
+
+@DATASETS.register(
+    "folder",
+    "your own images: data.path is DIR/<class>/*.jpg (optional train/ val/ test/) or a CSV "
+    "of path,label; resized to the model's input_shape, grey when it has 1 channel",
+)
+def load_folder(cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int) -> ArrayData:
+    """A class-per-subfolder folder or a CSV (see :mod:`cnnrun.data.image_folder`)."""
+    from cnnrun.data.image_folder import read_image_folder
+
+    if not cfg.path:
+        raise DataError(
+            "data set 'folder' needs data.path: a folder of class folders (DIR/<class>/*.jpg) "
+            "or a CSV of path,label (`--set data.path=DIR`)"
+        )
+    path = Path(cfg.path).expanduser()
+    if not path.exists() and not path.is_absolute():  # e.g. imported into Keras's cache
+        path = locate.find([cfg.path], None) or path
+    data = read_image_folder(
+        path, input_shape[:2], limit=cfg.limit, skip_bad=cfg.skip_bad_images,
+        progress=_console_progress(), shuffle_seed=FOLDER_ORDER_SEED,
+    )  # fmt: skip
+    data.x_train = _channels(data.x_train, input_shape, "folder")
+    data.x_test = _channels(data.x_test, input_shape, "folder")
+    if data.x_val is not None:
+        data.x_val = _channels(data.x_val, input_shape, "folder")
+    if len(data.class_names or []) > num_classes:
+        raise DataError(
+            f"data set 'folder' ({data.source}) has {len(data.class_names or [])} classes, "
+            f"but the model predicts {num_classes}: give the last layer "
+            f"{len(data.class_names or [])} units"
+        )
+    return data

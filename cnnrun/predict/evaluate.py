@@ -48,6 +48,16 @@ def evaluate_run(
 ) -> dict[str, float]:
     """Recompute a split's loss and metrics with the run's saved best model.
 
+    The same as :func:`evaluate_with_report` without the per-class report.
+    """
+    return evaluate_with_report(run_dir, split, splits=splits, batch_size=batch_size)[0]
+
+
+def evaluate_with_report(
+    run_dir: Path, split: str = "test", *, splits: Any = None, batch_size: int | None = None
+) -> tuple[dict[str, float], dict[str, Any] | None]:
+    """Recompute a split's loss, metrics and (classification) per-class report.
+
     Args:
         run_dir: The run folder.
         split: ``test``, ``val`` or ``train``.
@@ -56,7 +66,9 @@ def evaluate_run(
         batch_size: Default: the run's ``data.batch_size``.
 
     Returns:
-        Keras's metric names and values (``loss``, ``accuracy``, ...).
+        Keras's metric names and values (``loss``, ``accuracy``, ...; ``macro_f1`` for a
+        classifier) and the per-class report (precision, recall, F1, support, confusion
+        matrix, as in ``results.json``'s ``per_class``), None for other tasks.
 
     Raises:
         DataError: When the run, its model or its data cannot be read, or the run has
@@ -87,7 +99,27 @@ def evaluate_run(
         one_hot = int(run.model.output_shape[-1])
     bs = int(batch_size or run.data.get("batch_size") or 32)
     values = run.model.evaluate(dataset(x, y, bs, one_hot=one_hot), return_dict=True, verbose=0)
-    return {k: float(v) for k, v in values.items()}
+    out = {k: float(v) for k, v in values.items()}
+    report = None
+    if run.task == "classification":
+        from cnnrun.train.class_results import predict_report
+
+        names = getattr(splits, "class_names", None) or _class_names(run.run_dir)
+        report = predict_report(run.model, x, y, bs, names)
+        if report is not None:
+            out["macro_f1"] = report["macro"]["f1"]
+    return out, report
+
+
+def _class_names(run_dir: Path) -> list[str] | None:
+    import json
+
+    path = Path(run_dir) / runfiles.CLASS_NAMES
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) else None
 
 
 # ---------------------------------------------------------------------------------------

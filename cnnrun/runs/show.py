@@ -53,6 +53,11 @@ def render_run(record: RunRecord) -> list[RenderableType]:
         sections.append(_titled(f"Config ({runfiles.CONFIG})", _config_syntax(record)))
     sections.append(_titled(f"Metrics per epoch ({runfiles.METRICS})", metrics_table(record)))
     sections.append(_titled(f"Results ({runfiles.RESULTS})", results_table(record)))
+    per_class = (record.results or {}).get("per_class")
+    if per_class is not None:
+        from cnnrun.runs.class_table import class_table
+
+        sections.append(_titled("Per class (test)", class_table(per_class)))
     sections.append(_titled("Files", files_table(record)))
     if record.warnings:
         warnings = Text("\n".join(f"• {w}" for w in record.warnings), style="yellow")

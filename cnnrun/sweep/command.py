@@ -152,6 +152,13 @@ def sweep(
     sort: Annotated[
         str | None, typer.Option(help="Sort the final table (as `cnnrun compare --sort`).")
     ] = None,
+    mlflow: Annotated[
+        bool,
+        typer.Option(help="Log the sweep to MLflow, each trial a child run (cnnrun\\[mlflow])."),
+    ] = False,
+    mlflow_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (implies --mlflow).", show_default=False)
+    ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="The final table's format.")
     ] = OutputFormat.table,
@@ -175,7 +182,12 @@ def sweep(
         todos = todo_list(folder, plan, retry_failed)
         write_plan(folder, plan)
         _report_plan(folder, plan, todos, out)
-        code = _execute(folder, plan, todos, backend.value, parallel, cpus_per_trial, out)
+        with contextlib.ExitStack() as stack:
+            if mlflow or mlflow_uri:
+                from cnnrun.sweep.tracking import parent_run
+
+                stack.enter_context(parent_run(mlflow_uri, folder.parent, folder))
+            code = _execute(folder, plan, todos, backend.value, parallel, cpus_per_trial, out)
     except ConfigError as exc:
         print_error(exc.render())
         raise typer.Exit(ExitCode.CONFIG) from None

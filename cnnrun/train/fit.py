@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from cnnrun.train.pipeline import dataset, training_stream
 from cnnrun.train.predictions import write_predictions
 from cnnrun.train.resume import EpochState
 from cnnrun.train.schedules import schedule_callbacks
+from cnnrun.train.tensorboard import end_session, tensorboard_callbacks
 
 
 class NanLossError(RuntimeError):
@@ -40,6 +41,7 @@ class FitContext:
     start: EpochState | None = None  # a resumed run's last good epoch
     smoke: bool = False
     distributed: bool = False  # shard the data by example across workers
+    extra_callbacks: list[Any] = field(default_factory=list)  # e.g. MLflow's (--mlflow)
 
 
 def fit_and_evaluate(
@@ -63,7 +65,10 @@ def fit_and_evaluate(
     results = _results(exp, ctx, test, logger, checkpointer, time.perf_counter() - t0, splits)
     if isinstance(getattr(ctx.record, "data", None), dict) and "init_from" in ctx.record.data:
         results["init_from"] = ctx.record.data["init_from"]  # recorded by the trainer
+    if exp.task == "classification":
+        _add_class_results(model, exp, splits, ctx, results)
     runfiles.write_json(ctx.run_dir / runfiles.RESULTS, results)
+    end_session(exp, ctx.run_dir, results["test"])
     try:
         write_predictions(model, exp, splits, ctx.run_dir)
     except Exception as exc:  # a picture must not fail a trained run
@@ -72,6 +77,30 @@ def fit_and_evaluate(
             highlight=False,
         )
     return results
+
+
+def _add_class_results(
+    model: Any, exp: Experiment, splits: Splits, ctx: FitContext, results: dict[str, Any]
+) -> None:
+    """Per-class test figures in ``results`` and ``confusion.png`` (a failure only warns)."""
+    from cnnrun.train.class_results import predict_report, write_class_results
+
+    report = predict_report(
+        model, splits.x_test, splits.y_test, exp.data.batch_size, splits.class_names,
+        [cb.StopCheck()],
+    )  # fmt: skip
+    if report is None:
+        return
+    results["test"]["macro_f1"] = report["macro"]["f1"]
+    if exp.expect:  # again: an expectation may name test.macro_f1
+        results["expect"] = expect.check(exp.expect, results, ctx.smoke)
+    try:
+        write_class_results(results, report, ctx.run_dir, ctx.run_dir.name)
+    except Exception as exc:  # a picture must not fail a trained run
+        ctx.console.print(
+            f"[yellow]warning:[/] {runfiles.CONFUSION} not written ({type(exc).__name__}: {exc})",
+            highlight=False,
+        )
 
 
 def _fit(
@@ -101,6 +130,8 @@ def _fit(
     guard = cb.NanGuard()
     schedules = schedule_callbacks(exp.schedule, ctx.base_lr, epochs)
     user = cb.user_callbacks(exp.callbacks, ctx.run_dir)
+    user_tb = any("tensorboard" in spec for spec in exp.callbacks)
+    tracking = [*tensorboard_callbacks(exp, ctx.run_dir, user_tb), *ctx.extra_callbacks]
     stateful = [checkpointer, *user, *schedules]  # their counters are saved for a resume
     common = [
         cb.StopCheck(),
@@ -108,6 +139,7 @@ def _fit(
         guard,
         checkpointer,
         *user,
+        *tracking,
         cb.StateSaver(ctx.run_dir, guard, stateful, checkpointer),
         cb.RichProgress(ctx.console, epochs, steps, batch_size=exp.data.batch_size),
     ]

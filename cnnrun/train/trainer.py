@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ class TrainOptions:
     runs_dir: Path = Path("runs")
     smoke: bool = False
     resume_dir: Path | None = None  # continue this run instead of starting one
+    mlflow: str | None = None  # mirror the run in MLflow: a tracking URI, or "local"
 
 
 @dataclass
@@ -63,6 +66,12 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     except RuntimeError as exc:
         raise loaded.error(str(exc), "distribute.strategy") from None
     if dist.is_chief:
+        uri = options.mlflow or os.environ.get("CNNRUN_MLFLOW")  # a sweep sets the variable
+        if uri:
+            from cnnrun.train.mlflow_tracking import tracked
+
+            return tracked(uri, options.runs_dir, loaded.experiment,
+                           lambda hooks: _train(loaded, options, console, dist, hooks))  # fmt: skip
         return _train(loaded, options, console, dist)
     # Another worker of a multi-worker run computes the same steps but keeps a throwaway
     # run folder; resuming, it reads the chief's checkpoints from a copy.
@@ -75,20 +84,30 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     return replace(result, chief=False)
 
 
-def _train(loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any) -> TrainResult:
+def _train(
+    loaded: LoadedConfig,
+    options: TrainOptions,
+    console: Console,
+    dist: Any,
+    hooks: Callable[[Path], list[Any]] | None = None,  # run folder -> extra Keras callbacks
+) -> TrainResult:
     """Train holding the run folder's lock (taken at once when resuming, else at creation)."""
     if options.resume_dir:
         locks.hold(options.resume_dir)  # already held when the command line took it
         run_folder.remove_leftovers(options.resume_dir)
     try:
-        return _train_locked(loaded, options, console, dist)
+        return _train_locked(loaded, options, console, dist, hooks)
     finally:
         if options.resume_dir:
             locks.release(options.resume_dir)
 
 
 def _train_locked(
-    loaded: LoadedConfig, options: TrainOptions, console: Console, dist: Any
+    loaded: LoadedConfig,
+    options: TrainOptions,
+    console: Console,
+    dist: Any,
+    hooks: Callable[[Path], list[Any]] | None = None,
 ) -> TrainResult:
     exp = loaded.experiment
     source = None if options.resume_dir else init_from.check_source(loaded)
@@ -120,6 +139,7 @@ def _train_locked(
     from cnnrun.train.fit import FitContext, fit_and_evaluate
 
     ctx = FitContext(run_dir, record, info, console, base_lr, start, smoke, dist.replicas > 1)
+    ctx.extra_callbacks = hooks(run_dir) if hooks else []
     try:
         with signals.stop_signals():
             try:

@@ -61,6 +61,8 @@ def test_evaluate_recomputes_the_test_metrics(classification_run):
     assert "val accuracy" in result.output and "val loss" in result.output
     result = RUNNER.invoke(app, ["evaluate", str(classification_run.run_dir)])
     assert "(results.json:" in result.output
+    assert "test macro_f1" in result.output and "per class (test)" in result.output
+    assert "macro avg" in result.output
 
 
 def test_predict_draws_top_classes_for_each_image(classification_run, tmp_path):

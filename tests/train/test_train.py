@@ -35,17 +35,19 @@ def test_a_run_folder_holds_every_artifact(tiny_config, tmp_path):
         runfiles.CURVES,
         runfiles.BEST_MODEL,
         runfiles.LAST_MODEL,
+        runfiles.CONFUSION,
     ):
         assert (run / name).is_file(), name
+    assert (run / runfiles.TENSORBOARD).is_dir()  # on by default
     results = json.loads((run / runfiles.RESULTS).read_text())
     assert set(results) == {
         "test", "best", "params", "epochs_completed", "wall_time_s", "train_samples_per_s",
-        "train_flops_per_s",
+        "train_flops_per_s", "per_class",
     }  # fmt: skip
     assert results["train_flops_per_s"] == pytest.approx(
         3 * 8603 * results["train_samples_per_s"], rel=1e-3
     )
-    assert set(results["test"]) == {"loss", "accuracy"}
+    assert set(results["test"]) == {"loss", "accuracy", "macro_f1"}
     assert results["epochs_completed"] == 2
     assert results["best"]["monitor"] == "val_loss" and results["best"]["epoch"] in (1, 2)
     assert results["params"]["total"] == 4 * 9 + 4 + 100 * 3 + 3

@@ -1,0 +1,1 @@
+"""Export a run's best model: TF SavedModel, TFLite (LiteRT), ONNX."""
