@@ -289,12 +289,12 @@ def summary(
         from cnnrun.model.describe import describe, table
 
         not_loaded: list = []
-        if target.is_dir():  # the model the run saved: its config's Python is not run
+        if Path(target).is_dir():  # the model the run saved: its config's Python is not run
             from cnnrun.config.load import read_experiment
             from cnnrun.predict.saved import saved_model
 
             loaded = read_experiment(config, list(set_ or []))
-            info = describe(saved_model(target), expand=expand)
+            info = describe(saved_model(Path(target)), expand=expand)
         else:
             loaded = _load(config, list(set_ or []))
             from cnnrun.model.build import build_model
