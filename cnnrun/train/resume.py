@@ -217,8 +217,11 @@ def _damaged(path: Path, what: str) -> DataError:
     return DataError(f"{path}: {what}; the run was left as it was")
 
 
-def check_resumable_files(run_dir: Path, epochs_completed: int) -> None:
+def check_resumable_files(run_dir: Path, epochs_completed: int, completed: bool) -> None:
     """Check ``state.json`` and ``metrics.csv`` before a resume writes anything.
+
+    An epoch's metrics row (and heartbeat) is written just before its checkpoint, so a
+    stop in between leaves one epoch without a state; two, or a completed run, cannot.
 
     Raises:
         DataError: When one is damaged, or state.json is missing behind completed epochs
@@ -226,7 +229,7 @@ def check_resumable_files(run_dir: Path, epochs_completed: int) -> None:
     """
     states = _read(run_dir)
     rows = _metric_rows(Path(run_dir) / runfiles.METRICS)
-    if not states and (epochs_completed > 0 or rows > 0):
+    if not states and (completed or max(epochs_completed, rows) >= 2):
         raise _damaged(
             Path(run_dir) / STATE,
             f"missing, although {max(epochs_completed, rows)} epoch(s) were completed "

@@ -130,7 +130,7 @@ def _check_resumable(
     if files:
         from cnnrun.train.resume import check_resumable_files
 
-        check_resumable_files(run_dir, done)
+        check_resumable_files(run_dir, done, data.get("status") == runfiles.STATUS_COMPLETED)
 
 
 def remove_leftovers(run_dir: Path) -> None:
