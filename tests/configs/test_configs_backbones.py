@@ -45,11 +45,13 @@ def test_imagenet_config_smoke_trains_with_random_weights(stem, tmp_path, monkey
 
 
 @pytest.mark.parametrize("stem", sorted(RANDOM_WEIGHTS))
-def test_imagenet_config_without_the_file_fails_before_training(stem, tmp_path, monkeypatch):
+def test_imagenet_config_without_the_file_summarises_with_random_weights(stem, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNRUN_OFFLINE", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))
     config = next(p for p in CONFIGS if p.stem == stem)
     res = runner.invoke(app, ["summary", str(config)])
-    assert res.exit_code == 2
+    # The layer table needs no weights (issue 12): summary works offline and says which
+    # file was not loaded; `train` still stops before training (tests/model/test_backbones).
+    assert res.exit_code == 0, res.output
     # (MobileNet's files are named ..._no_top.h5)
-    assert ("_notop.h5" in res.output or "_no_top.h5" in res.output) and "weights" in res.output
+    assert ("_notop.h5" in res.output or "_no_top.h5" in res.output) and "not loaded" in res.output
