@@ -45,7 +45,7 @@ def test_imagenet_config_smoke_trains_with_random_weights(stem, tmp_path, monkey
 
 
 @pytest.mark.parametrize("stem", sorted(RANDOM_WEIGHTS))
-def test_imagenet_config_without_the_file_summarises_with_random_weights(stem, tmp_path, monkeypatch):
+def test_imagenet_config_offline_summarises_with_random_weights(stem, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNRUN_OFFLINE", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))
     config = next(p for p in CONFIGS if p.stem == stem)
