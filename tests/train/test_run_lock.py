@@ -39,6 +39,17 @@ def _pid_and_host(res, holder_pid: int | None = None) -> None:
         assert holder_pid in pids, res
 
 
+def _exit_times(procs, t0: float, timeout: float = 180) -> list[float]:
+    """Seconds from ``t0`` until each process ended (their output is small: pipes suffice)."""
+    ended: dict[int, float] = {}
+    while len(ended) < len(procs) and time.monotonic() - t0 < timeout:
+        for i, proc in enumerate(procs):
+            if i not in ended and proc.poll() is not None:
+                ended[i] = time.monotonic() - t0
+        time.sleep(0.02)
+    return [ended.get(i, timeout) for i in range(len(procs))]
+
+
 def _shown_status(res) -> str | None:
     """The status that `cnnrun show` prints (its `status` row)."""
     match = re.search(r"^\W*status\s+(\w+)", res.stdout, re.M)
@@ -53,7 +64,10 @@ def test_two_resumes_at_once_one_runs_the_other_exits_1_naming_the_holder(
     args = ["train", "--resume", run.name, "--epochs", "12"]
     t0 = time.monotonic()
     procs = [start(*args, cwd=tmp_path) for _ in range(2)]
+    ended = _exit_times(procs, t0)  # when each ended (collecting them in turn would not say)
     results = [finish(p, args, t0) for p in procs]
+    for result, seconds in zip(results, ended, strict=True):
+        result.seconds = seconds
     codes = sorted((r.returncode for r in results), key=str)
     assert codes == [0, 1], "\n\n".join(map(str, results))
     winner = next(r for r in results if r.returncode == 0)
