@@ -78,7 +78,8 @@ def test_predict_draws_top_classes_for_each_image(classification_run, tmp_path):
               str(tmp_path / "pngs")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == str(tmp_path / "pngs" / "a.png")
+    # one line per image: the image, its top class and probability, then "-> PICTURE"
+    assert result.output.strip().endswith(f"-> {tmp_path / 'pngs' / 'a.png'}"), result.output
 
 
 def test_predict_names_a_corrupt_image(classification_run, tmp_path):
