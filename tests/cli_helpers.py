@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import TINY
 
 REPO = Path(__file__).resolve().parents[1]
 REPO_CONFIGS = REPO / "configs"
@@ -33,27 +34,6 @@ REPO_CONFIGS = REPO / "configs"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][AB012]")
 BOX = re.compile(r"[\u2500-\u257f]")  # box-drawing characters (table borders)
 
-TINY = """\
-name: tiny
-seed: 7
-data:
-  dataset: synthetic
-  limit: 96
-  test_limit: 32
-  validation_split: 0.25
-  batch_size: 16
-model:
-  input_shape: [12, 12, 1]
-  layers:
-    - Conv2D: {filters: 4, kernel_size: 3, activation: relu}
-    - MaxPooling2D: [2, 2]
-    - Flatten
-    - Dense: {units: 3, activation: softmax}
-optimizer: {name: adam, learning_rate: 1.0e-2}
-loss: sparse_categorical_crossentropy
-metrics: [accuracy]
-epochs: 2
-"""
 
 # A folder name long enough that any path under it is wider than 120 columns.
 LONG = "a_folder_name_long_enough_that_every_path_below_it_is_wider_than_the_terminal_" + "x" * 40

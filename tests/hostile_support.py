@@ -22,32 +22,13 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from conftest import TINY
+
 REPO = Path(__file__).resolve().parents[1]
 GiB = 1 << 30
 MiB = 1 << 20
 
 # A small valid experiment on generated data (trains in about a second once TF is loaded).
-TINY = """\
-name: tiny
-seed: 7
-data:
-  dataset: synthetic
-  limit: 96
-  test_limit: 32
-  validation_split: 0.25
-  batch_size: 16
-model:
-  input_shape: [12, 12, 1]
-  layers:
-    - Conv2D: {filters: 4, kernel_size: 3, activation: relu}
-    - MaxPooling2D: [2, 2]
-    - Flatten
-    - Dense: {units: 3, activation: softmax}
-optimizer: {name: adam, learning_rate: 1.0e-2}
-loss: sparse_categorical_crossentropy
-metrics: [accuracy]
-epochs: 2
-"""
 
 # Trains for minutes (many epochs of many batches): for tests that stop it midway.
 LONG = TINY.replace("limit: 96", "limit: 4000").replace("epochs: 2", "epochs: 500")
