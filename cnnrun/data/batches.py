@@ -25,14 +25,19 @@ def check_whole_batches(cfg: DataConfig, splits: Splits) -> None:
     if not cfg.drop_remainder:
         return
     bs = cfg.batch_size
-    for name, x in (("training", splits.x_train), ("validation", splits.x_val)):
-        if x is not None and 0 < len(x) < bs:
-            raise DataError(
-                f"data set '{cfg.dataset}': the {name} split has {len(x)} examples, fewer "
-                f"than one batch of {bs} (data.batch_size), and data.drop_remainder: true "
-                f"leaves out partial batches, so it would have no step: lower "
-                f"data.batch_size to {len(x)} or less, or set data.drop_remainder: false"
-            )
+    short = [
+        (name, len(x))
+        for name, x in (("training", splits.x_train), ("validation", splits.x_val))
+        if x is not None and len(x) < bs
+    ]
+    if short:
+        sizes = " and ".join(f"the {name} split has {n} examples" for name, n in short)
+        raise DataError(
+            f"data set '{cfg.dataset}': {sizes}, fewer than one batch of {bs} "
+            "(data.batch_size), and data.drop_remainder: true leaves out partial batches, "
+            f"so it would have no step: lower data.batch_size to {min(n for _, n in short)} "
+            "or less, or set data.drop_remainder: false"
+        )
 
 
 def smoke_examples(cfg: DataConfig, batches: int = SMOKE_TRAIN_BATCHES) -> int:

@@ -35,7 +35,7 @@ def check_output(
         ConfigError: Located at ``path``, with the shape expected.
     """
     if exp.task != "classification":
-        check_task_output(exp, model, loaded, path)
+        check_task_output(exp, model, loaded, path, received)
         return
     if exp.loss.name not in CLASS_LOSSES:
         return
@@ -52,7 +52,9 @@ def check_output(
         )
 
 
-def check_task_output(exp: Experiment, model: Any, loaded: Any, path: str) -> None:
+def check_task_output(
+    exp: Experiment, model: Any, loaded: Any, path: str, received: str | None = None
+) -> None:
     """Check the output shape a task needs.
 
     Segmentation: one ``(batch, H, W, classes)`` output at the input's ``H, W``.
@@ -72,13 +74,13 @@ def check_task_output(exp: Experiment, model: Any, loaded: Any, path: str) -> No
         ok = ok and (shape[-1] or 0) >= 2
         hint = "a last Conv2D with one filter per class and padding: same (softmax)"
     else:
-        want = "2 * joints values per example, x and y of each joint in [0, 1]"
+        want = (
+            "(batch, 2 * joints) values, x and y of each joint in [0, 1], in any shape: "
+            "(batch, 48) or (batch, 1, 1, 48) for 24 joints"
+        )
         ok = len(shapes) == 1 and len(shape) >= 2 and None not in shape[1:]
         ok = ok and math.prod(shape[1:]) % 2 == 0
-        hint = (
-            "a last layer giving 2 * joints values, e.g. 48 for 24 joints (sigmoid): "
-            "(batch, 48) or (batch, 1, 1, 48)"
-        )
+        hint = "a last layer giving 2 * joints values, e.g. 48 for 24 joints (sigmoid)"
     if not ok:
         raise located(
             loaded,
@@ -86,7 +88,7 @@ def check_task_output(exp: Experiment, model: Any, loaded: Any, path: str) -> No
             f"{exp.task} needs {want}",
             path,
             expected=hint,
-            received=", ".join(map(str, shapes)),
+            received=received or ", ".join(map(str, shapes)),
         )
 
 
