@@ -125,6 +125,26 @@ Layer = Annotated[
 ]
 
 
+class KeypointsConfig(_Strict):
+    """How augmentation moves keypoints (issue 12; the defaults are cnnrun's fixes)."""
+
+    swap_flipped: Bool = Field(
+        True,
+        description="swap the joints named left/right on a mirrored image (false: keep the "
+        "labels, as Keras's keypoint example)",
+    )
+    out_of_image: Literal["hide", "keep"] = Field(
+        "hide",
+        description="a visible joint moved outside the image: hide (becomes (0, 0), "
+        "invisible) or keep (its coordinates < 0 or > 1, still visible)",
+    )
+    invisible: Literal["fixed", "transform"] = Field(
+        "fixed",
+        description="invisible joints: fixed (stay at (0, 0)) or transform (their (0, 0) "
+        "moves with the image, as any point; still invisible)",
+    )
+
+
 class DataConfig(_Strict):
     """Where the examples come from and how they are batched."""
 
@@ -179,6 +199,16 @@ class DataConfig(_Strict):
         default_factory=list,
         description="imgaug augmenters applied to the training split, image and mask or "
         "keypoints together: [Fliplr: 0.3, {Sometimes: {p: 0.3, then: [Affine: {rotate: 10}]}}]",
+    )
+    # Issue 12 (§7.3): partial batches and how augmentation moves keypoints.
+    drop_remainder: Bool = Field(
+        False,
+        description="true: floor(n / batch_size) steps per epoch for training and validation "
+        "(the last partial batch is left out; the test set is always evaluated whole)",
+    )
+    keypoints: KeypointsConfig = Field(
+        default_factory=KeypointsConfig,
+        description="keypoints task: how data.augment moves the joints",
     )
 
 

@@ -37,10 +37,15 @@ Rules:
 
 :func:`augment_batch` moves masks and keypoints with their image: imgaug's
 ``SegmentationMapsOnImage`` (nearest-neighbour, so masks keep their classes) and
-``KeypointsOnImage``. When an image is mirrored (``Fliplr``, ``Flipud``, a negative
-``Affine`` scale: any orientation-reversing transform) its left and right joints are
-swapped (``flip_pairs``), so a flipped dog's left paw is still labelled left. Joints
-that leave the image become invisible; invisible ones stay invisible.
+``KeypointsOnImage``. By default (``data.keypoints``,
+:class:`~cnnrun.config.schema.KeypointsConfig`): when an image is mirrored (``Fliplr``,
+``Flipud``, a negative ``Affine`` scale: any orientation-reversing transform) its left
+and right joints are swapped (``flip_pairs``), so a flipped dog's left paw is still
+labelled left; joints that leave the image become invisible ``(0, 0, 0)``; invisible ones
+stay ``(0, 0, 0)``. Keras's keypoint example (the
+chapter's §7.3) does none of these: it moves every point, the ``(0, 0)`` placeholders of
+invisible joints too, and keeps what comes out (``swap_flipped=False``,
+``out_of_image="keep"``, ``invisible="transform"``).
 
 imgaug 0.4.0 (its last release) uses NumPy aliases that NumPy 2 removed;
 :func:`import_imgaug` restores them, only where missing, before importing it. Under
@@ -59,6 +64,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnrun.config.schema import KeypointsConfig
 from cnnrun.errors import ConfigError, did_you_mean
 
 # Arguments whose values are augmenters, not numbers.
@@ -327,6 +333,7 @@ def augment_batch(
     flip_pairs: Sequence[tuple[int, int]] | None = None,
     seed: int | None = None,
     mask_fill: int | None = None,
+    rules: KeypointsConfig | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Augment images together with their masks and/or keypoints.
 
@@ -337,16 +344,22 @@ def augment_batch(
             neighbour).
         keypoints: ``(N, J, 3)``: ``x``, ``y`` as fractions of the image's width and
             height, and ``v`` (1 visible). Returned the same way, as fractions of the
-            augmented image; joints that leave it and invisible ones come back as
-            ``(0, 0, 0)``.
+            augmented image, following ``rules``.
         flip_pairs: ``(left, right)`` joint indices swapped in mirrored images
-            (:func:`flip_pairs`).
+            (:func:`flip_pairs`) when ``rules.swap_flipped``.
         seed: Seeds a copy of ``aug`` (``aug`` itself is left as it was), so the same
             seed gives the same result; None uses and advances ``aug``'s own generator.
         mask_fill: The class of mask pixels that come from outside the image (rotation,
             translation, zoom out, padding); imgaug's own value is 0. Give the
             background class (:data:`cnnrun.data.folders.OXFORD_BACKGROUND`, 1, for
             Oxford-IIIT Pet, whose class 0 is the pet).
+        rules: How keypoints move (``data.keypoints``); default
+            ``KeypointsConfig()``: left/right swapped on mirrored images, joints that
+            leave the image ``(0, 0, 0)``, invisible joints kept at ``(0, 0, 0)``.
+            ``out_of_image="keep"``: a visible joint outside keeps its coordinates (< 0
+            or > 1) and stays visible. ``invisible="transform"``: an invisible joint's
+            ``(x, y)`` moves with the image like any point, wherever it lands
+            (``out_of_image`` is about visible joints), and stays invisible.
 
     Returns:
         Images, masks (or None) and keypoints (or None), as arrays.
@@ -379,7 +392,10 @@ def augment_batch(
         out_masks = arrs.astype(masks.dtype)
     out_kp = None
     if keypoints is not None:
-        out_kp = _keypoints_out(result.keypoints_aug, keypoints, out_images.shape[1:3], flip_pairs)
+        out_kp = _keypoints_out(
+            result.keypoints_aug, keypoints, out_images.shape[1:3], flip_pairs,
+            rules or KeypointsConfig(),
+        )  # fmt: skip
     return out_images, out_masks, out_kp
 
 
@@ -428,23 +444,29 @@ def _keypoints_out(
     keypoints: np.ndarray,
     size: tuple[int, int],
     flip_pairs: Sequence[tuple[int, int]] | None,
+    rules: KeypointsConfig,
 ) -> np.ndarray:
-    """Augmented joints as fractions of the new image; lost ones (0, 0, 0); mirrors swapped."""
+    """Augmented joints as fractions of the new image, following ``rules`` (see augment_batch)."""
     oh, ow = size
     joints = keypoints.shape[1]
+    has_v = keypoints.shape[2] > 2
     out = np.zeros_like(keypoints)
     for i, kpsoi in enumerate(augmented):
         xy = kpsoi.to_xy_array()
         pts, probe_xy = xy[:joints], xy[joints:]
-        visible = keypoints[i, :, 2] > 0
+        was_visible = keypoints[i, :, 2] > 0 if has_v else np.ones(joints, bool)
         inside = (pts[:, 0] >= 0) & (pts[:, 0] <= ow) & (pts[:, 1] >= 0) & (pts[:, 1] <= oh)
-        visible &= inside & np.isfinite(pts).all(axis=1)
+        visible = was_visible.copy()
+        if rules.out_of_image == "hide":
+            visible &= inside & np.isfinite(pts).all(axis=1)
+        kept = visible | (~was_visible if rules.invisible == "transform" else False)
+        pts = np.nan_to_num(pts)  # as Keras's example (nan_to_num, then / IMG_SIZE)
         row = np.zeros((joints, keypoints.shape[2]), np.float32)
-        row[:, 0] = np.where(visible, pts[:, 0] / ow, 0.0)
-        row[:, 1] = np.where(visible, pts[:, 1] / oh, 0.0)
-        if keypoints.shape[2] > 2:
+        row[:, 0] = np.where(kept, pts[:, 0] / ow, 0.0)
+        row[:, 1] = np.where(kept, pts[:, 1] / oh, 0.0)
+        if has_v:
             row[:, 2] = visible
-        if flip_pairs and _mirrored(probe_xy):
+        if flip_pairs and rules.swap_flipped and _mirrored(probe_xy):
             for a, b in flip_pairs:
                 row[[a, b]] = row[[b, a]]
         out[i] = row

@@ -6,6 +6,7 @@ import numpy as np
 
 from cnnrun.config.schema import DataConfig
 from cnnrun.data.arrays import Splits, split
+from cnnrun.data.batches import check_whole_batches, smoke_examples
 from cnnrun.data.loaders import DATASETS
 from cnnrun.data.sanity import check_arrays
 from cnnrun.errors import DataError
@@ -51,9 +52,7 @@ def load_splits(
         raise DataError(f"data set '{cfg.dataset}' ({data.source}): {exc}") from None
     data = data.limited(cfg.limit, cfg.test_limit)
     if smoke:
-        n_train = cfg.batch_size * SMOKE_BATCHES["train"]
-        if cfg.validation == "split" and cfg.validation_split > 0:
-            n_train = int(n_train / (1 - cfg.validation_split)) + 1
+        n_train = smoke_examples(cfg, SMOKE_BATCHES["train"])
         data = data.limited(n_train, cfg.batch_size * SMOKE_BATCHES["test"])
     data = check_arrays(data, task, num_classes)
     try:
@@ -78,14 +77,13 @@ def load_splits(
             )
     if len(splits.x_train) == 0:
         raise DataError(f"data set '{cfg.dataset}' has no training examples left")
+    check_whole_batches(cfg, splits)
     return splits
 
 
 def _smoke_sizes(cfg: DataConfig) -> dict[str, int]:
     """``limit`` / ``test_limit`` that read (or generate) just what a smoke run keeps."""
-    n_train = cfg.batch_size * SMOKE_BATCHES["train"]
-    if cfg.validation == "split" and cfg.validation_split > 0:
-        n_train = int(n_train / (1 - cfg.validation_split)) + 1
+    n_train = smoke_examples(cfg, SMOKE_BATCHES["train"])
     n_test = cfg.batch_size * SMOKE_BATCHES["test"]
     if cfg.dataset == "synthetic":
         return {"limit": min(cfg.limit or n_train, n_train),

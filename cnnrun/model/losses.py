@@ -9,8 +9,8 @@ Segmentation (``y_true`` integer masks ``(N, H, W)``, ``y_pred`` class scores
 - :func:`pixel_accuracy` — the fraction of pixels whose arg-max class is right.
 
 Keypoints (``y_true`` ``(N, J * 3)`` = ``[x, y, v]`` per joint, ``y_pred`` ``(N, J * 2)``
-= ``[x, y]`` per joint; ``x``, ``y`` as fractions of the image's width and height, ``v``
-1 for a visible joint):
+= ``[x, y]`` per joint, or any shape of ``J * 2`` values such as ``(N, 1, 1, J * 2)``;
+``x``, ``y`` as fractions of the image's width and height, ``v`` 1 for a visible joint):
 
 - :class:`KeypointError` (``keypoint_error_px``) — the mean Euclidean distance, in pixels
   of the model's input image, between predicted and true visible joints.
@@ -56,11 +56,16 @@ def pixel_accuracy(name: str = "pixel_accuracy") -> Any:
 
 
 def _split_keypoints(y_true: Any, y_pred: Any) -> tuple[Any, Any, Any]:
-    """``(N, J, 2)`` true and predicted positions and ``(N, J)`` visibility."""
+    """``(N, J, 2)`` true and predicted positions and ``(N, J)`` visibility.
+
+    ``y_pred`` may have any shape holding ``2 * J`` values per example (``(N, 48)``,
+    ``(N, 1, 1, 48)``): it is read as ``(N, J, 2)``, x and y of each joint in turn.
+    """
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
-    true = ops.reshape(y_true, (-1, ops.shape(y_true)[-1] // 3, 3))
-    pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1] // 2, 2))
+    joints = ops.shape(y_true)[-1] // 3
+    true = ops.reshape(y_true, (-1, joints, 3))
+    pred = ops.reshape(y_pred, (-1, joints, 2))
     return true[..., :2], pred, ops.cast(true[..., 2] > 0, "float32")
 
 

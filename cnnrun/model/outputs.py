@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from cnnrun.config.schema import Experiment
@@ -34,7 +35,7 @@ def check_output(
         ConfigError: Located at ``path``, with the shape expected.
     """
     if exp.task != "classification":
-        check_task_output(exp, model, loaded, path)
+        check_task_output(exp, model, loaded, path, received)
         return
     if exp.loss.name not in CLASS_LOSSES:
         return
@@ -51,11 +52,15 @@ def check_output(
         )
 
 
-def check_task_output(exp: Experiment, model: Any, loaded: Any, path: str) -> None:
+def check_task_output(
+    exp: Experiment, model: Any, loaded: Any, path: str, received: str | None = None
+) -> None:
     """Check the output shape a task needs.
 
     Segmentation: one ``(batch, H, W, classes)`` output at the input's ``H, W``.
-    Keypoints: one ``(batch, 2 * joints)`` output (x, y per joint).
+    Keypoints: one output of ``2 * joints`` values per example (x, y per joint), in any
+    shape: ``(batch, 48)``, or ``(batch, 1, 1, 48)`` as Keras's keypoint example (§7.3);
+    the loss and metrics read it as ``(joints, 2)``.
 
     Raises:
         ConfigError: Located at ``path`` (the output layer), with the shape expected.
@@ -69,9 +74,13 @@ def check_task_output(exp: Experiment, model: Any, loaded: Any, path: str) -> No
         ok = ok and (shape[-1] or 0) >= 2
         hint = "a last Conv2D with one filter per class and padding: same (softmax)"
     else:
-        want = "(batch, 2 * joints), x and y of each joint in [0, 1]"
-        ok = len(shapes) == 1 and len(shape) == 2 and (shape[-1] or 1) % 2 == 0
-        hint = "a Flatten (or Reshape) to 2 * joints values, e.g. 48 for 24 joints (sigmoid)"
+        want = (
+            "(batch, 2 * joints) values, x and y of each joint in [0, 1], in any shape: "
+            "(batch, 48) or (batch, 1, 1, 48) for 24 joints"
+        )
+        ok = len(shapes) == 1 and len(shape) >= 2 and None not in shape[1:]
+        ok = ok and math.prod(shape[1:]) % 2 == 0
+        hint = "a last layer giving 2 * joints values, e.g. 48 for 24 joints (sigmoid)"
     if not ok:
         raise located(
             loaded,
@@ -79,10 +88,17 @@ def check_task_output(exp: Experiment, model: Any, loaded: Any, path: str) -> No
             f"{exp.task} needs {want}",
             path,
             expected=hint,
-            received=", ".join(map(str, shapes)),
+            received=received or ", ".join(map(str, shapes)),
         )
 
 
-def output_classes(model: Any) -> int:
-    """The number of classes the model predicts (its last axis)."""
+def output_classes(model: Any, task: str = "classification") -> int:
+    """The number of classes the model predicts (its last axis).
+
+    For ``task="keypoints"``: its number of output values (two per joint), whatever the
+    output's shape (``(batch, 48)`` or ``(batch, 1, 1, 48)``); what
+    :func:`cnnrun.data.prepare.load_splits` takes as ``num_classes``.
+    """
+    if task == "keypoints":
+        return math.prod(int(d) for d in tuple(model.output.shape)[1:])
     return int(model.output.shape[-1])

@@ -27,10 +27,11 @@ def _splits_for(run: SavedRun, smoke: bool) -> Any:
     """The run's data, split as the trainer split it (``cnnrun.data.prepare.load_splits``)."""
     from cnnrun.checks import load_experiment
     from cnnrun.data.prepare import load_splits
+    from cnnrun.model.outputs import output_classes
 
     loaded = load_experiment(run.run_dir / runfiles.CONFIG)
     exp = loaded.experiment
-    classes = int(run.model.output_shape[-1])
+    classes = output_classes(run.model, exp.task)  # keypoints: all output values
     return load_splits(exp.data, tuple(exp.model.input_shape), classes, smoke=smoke, task=exp.task)
 
 

@@ -6,8 +6,8 @@ so a batch is augmented the same way whether the run went straight through or wa
 resumed. Images are augmented as ``uint8``, before scaling; masks and keypoints move
 with their image (:func:`cnnrun.data.augment.augment_batch`): masks with nearest neighbour,
 pixels brought in from outside the image (rotation, zoom out) as background; keypoints
-with left/right joints swapped on mirrored images. Validation and test data are never
-augmented.
+as ``data.keypoints`` says (by default left/right joints swapped on mirrored images).
+Validation and test data are never augmented.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def make_augment(exp: Experiment, joint_names: Sequence[str] | None = None) -> A
     Args:
         exp: The experiment.
         joint_names: Keypoints: a name per joint; joints named ``left ...`` and
-            ``right ...`` are swapped on mirrored images.
+            ``right ...`` are swapped on mirrored images (``data.keypoints.swap_flipped``).
 
     Returns:
         ``fn(images, labels, seed) -> (images, labels)`` on NumPy arrays: labels are class
@@ -51,6 +51,7 @@ def make_augment(exp: Experiment, joint_names: Sequence[str] | None = None) -> A
     aug = build_augmenter(exp.data.augment, "data.augment")
     task = exp.task
     pairs = flip_pairs(list(joint_names)) if joint_names else []
+    rules = exp.data.keypoints
 
     def run(images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
         if task == "segmentation":
@@ -60,7 +61,9 @@ def make_augment(exp: Experiment, joint_names: Sequence[str] | None = None) -> A
             return out, masks.astype(labels.dtype)
         if task == "keypoints":
             kp = labels.reshape(len(labels), -1, 3)
-            out, _, moved = augment_batch(aug, images, keypoints=kp, flip_pairs=pairs, seed=seed)
+            out, _, moved = augment_batch(
+                aug, images, keypoints=kp, flip_pairs=pairs, seed=seed, rules=rules
+            )
             return out, moved.reshape(labels.shape).astype(labels.dtype)
         out, _, _ = augment_batch(aug, images, seed=seed)
         return out, labels

@@ -107,7 +107,7 @@ def _fit(
     model: Any, exp: Experiment, splits: Splits, epochs: int, ctx: FitContext, one_hot: int | None
 ) -> tuple[cb.EpochLogger, cb.Checkpointer]:
     """Run ``model.fit`` once per phase with the run's callbacks; return the logger and best."""
-    bs = exp.data.batch_size
+    bs, drop = exp.data.batch_size, exp.data.drop_remainder
     first = ctx.start.epoch if ctx.start else 0
     augment = make_augment(exp, splits.class_names if exp.task == "keypoints" else None)
 
@@ -115,13 +115,15 @@ def _fit(
         ds, _ = training_stream(
             splits.x_train, splits.y_train, bs, first_epoch=start, epochs=end,
             seed=exp.seed, shuffle=exp.data.shuffle, one_hot=one_hot, augment=augment,
+            drop_remainder=drop,
         )  # fmt: skip
         return shard_by_data(ds) if ctx.distributed else ds
 
-    steps = -(-len(splits.x_train) // bs)
+    n = len(splits.x_train)
+    steps = n // bs if drop else -(-n // bs)  # as training_stream's
     val_ds = None
     if splits.x_val is not None:
-        val_ds = dataset(splits.x_val, splits.y_val, bs, one_hot=one_hot)
+        val_ds = dataset(splits.x_val, splits.y_val, bs, one_hot=one_hot, drop_remainder=drop)
         val_ds = shard_by_data(val_ds) if ctx.distributed else val_ds
 
     metrics_csv = ctx.run_dir / runfiles.METRICS
@@ -175,6 +177,12 @@ def _fit(
     return logger, checkpointer
 
 
+def trained_per_epoch(exp: Experiment, n: int) -> int:
+    """Examples trained on per epoch: all ``n``, or whole batches with ``drop_remainder``."""
+    bs = exp.data.batch_size
+    return n // bs * bs if exp.data.drop_remainder else n
+
+
 def _results(
     exp: Experiment,
     ctx: FitContext,
@@ -187,7 +195,9 @@ def _results(
     """The content of ``results.json``: test figures, best epoch, sizes, speed, expectations."""
     train_time = sum(logger.train_seconds)
     samples_per_s = (
-        round(len(splits.x_train) * len(logger.train_seconds) / train_time, 1)
+        round(
+            trained_per_epoch(exp, len(splits.x_train)) * len(logger.train_seconds) / train_time, 1
+        )
         if train_time > 0
         else None
     )

@@ -29,7 +29,14 @@ def _prepare(tf: Any, scale: bool, one_hot: int | None) -> Any:
     return prepare
 
 
-def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, one_hot: int | None = None) -> Any:
+def dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    *,
+    one_hot: int | None = None,
+    drop_remainder: bool = False,
+) -> Any:
     """A batched, prefetched ``tf.data.Dataset`` of ``(images, labels)``, in order.
 
     Args:
@@ -37,11 +44,12 @@ def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, one_hot: int | Non
         y: Integer labels.
         batch_size: Examples per batch.
         one_hot: Number of classes when the loss wants one-hot labels (categorical CE).
+        drop_remainder: Leave out the last partial batch (``data.drop_remainder``).
     """
     import_keras()
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=drop_remainder)
     prepare = _prepare(tf, x.dtype == np.uint8, one_hot)
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -57,6 +65,7 @@ def training_stream(
     shuffle: bool = True,
     one_hot: int | None = None,
     augment: Any = None,
+    drop_remainder: bool = False,
 ) -> tuple[Any, int]:
     """The batches of epochs ``first_epoch .. epochs-1`` (0-based) as one stream.
 
@@ -74,6 +83,8 @@ def training_stream(
         augment: ``fn(images, labels, seed) -> (images, labels)`` on NumPy batches
             (:func:`cnnrun.train.augment_stream.make_augment`), run before scaling with a seed
             from ``(seed, epoch, batch index)``.
+        drop_remainder: ``n // batch_size`` batches per epoch: each epoch leaves out the
+            examples its order puts last (with shuffling, different ones each epoch).
 
     Returns:
         The dataset and the number of steps per epoch.
@@ -82,7 +93,7 @@ def training_stream(
     import tensorflow as tf
 
     n = len(x)
-    steps = -(-n // batch_size)
+    steps = n // batch_size if drop_remainder else -(-n // batch_size)
     xs, ys = tf.constant(x), tf.constant(y)
 
     def epoch_batches(epoch: Any) -> Any:
@@ -91,7 +102,8 @@ def training_stream(
             order = tf.random.experimental.stateless_shuffle(
                 order, seed=tf.stack([tf.constant(seed, tf.int64), epoch])
             )
-        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate()
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder)
+        batches = batches.enumerate()
         return batches.map(lambda i, idx: (epoch, i, idx))
 
     def gather(epoch: Any, i: Any, idx: Any) -> tuple[Any, Any, Any, Any]:

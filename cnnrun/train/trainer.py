@@ -123,7 +123,11 @@ def _train_locked(
     if options.resume_dir:
         start = _restore(model, options.resume_dir, console, exp, epochs)
     splits = load_splits(
-        exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=smoke, task=exp.task
+        exp.data,
+        tuple(exp.model.input_shape),
+        output_classes(model, exp.task),
+        smoke=smoke,
+        task=exp.task,
     )
     if splits.skipped:
         console.print(

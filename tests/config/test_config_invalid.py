@@ -104,7 +104,8 @@ DETAILS = {
     "unknown_top_key.yaml": ("one of: " + ", ".join(Experiment.model_fields), "'epoch'"),
     "misspelt_nested_key.yaml": (
         "one of: dataset, path, validation, validation_split, batch_size, limit, test_limit, "
-        "shuffle, test_split, json_name, skip_bad_images, augment",
+        "shuffle, test_split, json_name, skip_bad_images, augment"
+        ", drop_remainder, keypoints",  # issue 12, §7.3's data keys
         "'batchsize'",
     ),
     "wrong_type.yaml": ("a valid integer, unable to parse string as an integer", "'ten'"),

@@ -21,6 +21,11 @@ from cnnrun.config.yaml_io import dump_yaml, parse_yaml
 VALID = Path(__file__).resolve().parent / "valid"
 VALID_FILES = sorted(VALID.glob("*.yaml"))
 
+# Issue 12, §7.3: partial batches and how augmentation moves keypoints (defaults).
+KEYPOINT_DATA = {
+    "drop_remainder": False,
+    "keypoints": {"swap_flipped": True, "out_of_image": "hide", "invisible": "fixed"},
+}
 DEFAULT_DATA = {
     "dataset": "fashion_mnist_sample",
     "path": None,
@@ -34,6 +39,7 @@ DEFAULT_DATA = {
     "json_name": None,
     "skip_bad_images": False,
     "augment": [],
+    **KEYPOINT_DATA,
 }
 BASE_LAYERS = [
     {"Conv2D": {"filters": 4, "kernel_size": 3, "activation": "relu"}},
@@ -54,6 +60,7 @@ BASE_DATA = {
     "json_name": None,
     "skip_bad_images": False,
     "augment": [],
+    **KEYPOINT_DATA,
 }
 # What base.yaml resolves to; the schedule_* files change only `schedule` (and epochs).
 BASE = {

@@ -228,16 +228,22 @@ CHAPTER: dict[str, Chapter] = {
     ),
     # §7.3: MobileNetV2 without its top (224x224) is 2,257,984, all frozen; separable
     # convs 5·5·1,280 + 1,280·48 + 48 = 93,488 and 3·3·48 + 48·48 + 48 = 2,784. First the
-    # example's preprocess_input (l.1418: cnnrun's BackbonePreprocess), last a Flatten of
-    # the (1, 1, 48) output. Plain mse, no metrics, Adam(1e-4), batch 64, 5 epochs, 15%
-    # validation, no test set (l.1142-1144, 1371-1375, 1435).
+    # example's preprocess_input (l.1418: cnnrun's BackbonePreprocess); the (1, 1, 48)
+    # output as it is (l.1343). Plain mse, no metrics, Adam(1e-4), batch 64, 5 epochs, 15%
+    # validation, no test set (l.1142-1144, 1371-1375, 1435); partial batches dropped
+    # (l.1294-1295); every point moved with its image and kept as moved (l.1318-1346).
     "stanford_dogs_keypoints": Chapter(
         "§7.3", "1142-1436",
-        ["BackbonePreprocess", "MobileNetV2", DROP, "SeparableConv2D", "SeparableConv2D", FLAT],
+        ["BackbonePreprocess", "MobileNetV2", DROP, "SeparableConv2D", "SeparableConv2D"],
         2_257_984 + 93_488 + 2_784,
         batch_size=64, optimizer="adam", learning_rate=1e-4,
         loss="mse", epochs=5, validation="split", validation_split=0.15,
-        non_trainable=2_257_984, extra={"metrics": [], "data.test_split": 0},
+        non_trainable=2_257_984,
+        extra={
+            "metrics": [], "data.test_split": 0, "data.drop_remainder": True,
+            "data.keypoints.swap_flipped": False, "data.keypoints.out_of_image": "keep",
+            "data.keypoints.invisible": "transform",
+        },
         tiny_model=[
             "model.input_shape=[32, 32, 3]",
             "model.layers=[Flatten, {Dense: {units: 48, activation: sigmoid}}]",
@@ -251,6 +257,7 @@ NOT_CHAPTER_CODE = [
     "fashion_residual",
     "fashion_inception",
     "fashion_small_resnet",
+    "stanford_dogs_keypoints_flipswap",  # §7.3 with the left/right swap on flips
 ]
 
 

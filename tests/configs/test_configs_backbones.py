@@ -20,6 +20,7 @@ RANDOM_WEIGHTS = {
     "cifar10_resnet50v2_imagenet": ["model.layers[0].ResNet50V2.weights=null"],
     "cifar10_vgg19_imagenet": ["model.layers[0].VGG19.weights=null"],
     "stanford_dogs_keypoints": ["model.layers[0].MobileNetV2.weights=null"],
+    "stanford_dogs_keypoints_flipswap": ["model.layers[0].MobileNetV2.weights=null"],
 }
 
 
