@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cnnrun.config.load import LoadedConfig
+from cnnrun.config.load import LoadedConfig, read_with_extends
 from cnnrun.config.overrides import Override
+from cnnrun.config.yaml_io import NotAConfigFile
 from cnnrun.errors import ConfigError, ConfigErrors
 
 MAX_CHAIN = 10  # files in a chain of init_from configs (as extends' depth)
@@ -64,6 +65,16 @@ def check_base_config(
             key,
             expected=f"at most {MAX_CHAIN} files in a chain",
         )
+    try:  # as `extends:` does: a file that is no experiment file is refused unquoted
+        read_with_extends(path, here)
+    except NotAConfigFile as exc:
+        raise loaded.error(
+            f"the file it names cannot be an experiment file: {exc.message}",
+            key,
+            received=str(path),
+        ) from None
+    except ConfigError:
+        pass  # reported, located in that file, by the full reading below
     try:
         return load(path, [], here)
     except ConfigError as exc:
