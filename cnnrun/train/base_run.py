@@ -75,10 +75,11 @@ def resolve(
         Path(runs_dir).mkdir(parents=True, exist_ok=True)
         with _lock(Path(runs_dir), wanted, console):
             found = find_completed(Path(runs_dir), wanted, smoke, spec.checkpoint)
+            shown = _shown(path)
             if found is not None:
-                _say(console, f"init_from: reusing {found}, a completed run of {path}")
+                _say(console, f"init_from: reusing {found}, a completed run of {shown}")
             else:
-                _say(console, f"init_from: training {path} first, as its own run in {runs_dir}")
+                _say(console, f"init_from: training {shown} first, as its own run in {runs_dir}")
                 found = train(base)
                 _say(console, f"init_from: base run {found} completed{_test_figures(found)}")
     except BaseException as exc:
@@ -118,6 +119,14 @@ def find_completed(
         ):
             return run
     return None
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the current folder when it is inside it (as the user typed it)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _test_figures(run: Path) -> str:
