@@ -243,18 +243,13 @@ def _base_note(exc: BaseException, config_file: Path | None) -> None:
     if base is None:
         return
     run_dir = getattr(exc, "run_dir", None)
-    where = f"its run folder {run_dir}" if run_dir else "no run folder was created for it"
-    err_console.print(
-        Text(
-            f"note: this stopped init_from's base experiment {base}, trained first ({where}); "
-            f"the run of {config_file} was not created. Once the base run is completed "
-            "(`cnnrun train --resume` it), training this file again starts from it."
-            if run_dir
-            else f"note: this stopped init_from's base experiment {base}, trained first "
-            f"({where}); the run of {config_file} was not created."
-        ),
-        soft_wrap=True,
-    )
+    text = f"note: this stopped init_from's base experiment {base}, trained first; "
+    if run_dir:
+        text += (
+            f"its run is {run_dir}: once it is completed (`cnnrun train --resume` it), "
+            f"train {config_file} again to start from it. "
+        )
+    err_console.print(Text(text + f"The run of {config_file} was not created."), soft_wrap=True)
 
 
 def _stopped(exc: BaseException, what: str, resume: Path | None) -> None:

@@ -142,8 +142,13 @@ def test_a_model_that_does_not_fit_the_base_exits_2_and_creates_no_run(tmp_path:
     assert res.exit_code == 0, res.output
 
 
-def test_ctrl_c_in_the_base_run_names_it_and_creates_no_second_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("stop", "code", "status"),
+    [(KeyboardInterrupt, 130, "interrupted"), (RuntimeError, 1, "failed")],
+    ids=["ctrl-c", "failure"],
+)
+def test_a_base_run_that_stops_is_named_and_no_second_run_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: type, code: int, status: str
 ) -> None:
     from cnnrun.train import fit
 
@@ -151,7 +156,7 @@ def test_ctrl_c_in_the_base_run_names_it_and_creates_no_second_run(
 
     def stop_the_base(model, exp, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         if exp.name == "base":
-            raise KeyboardInterrupt
+            raise stop("boom")
         return real(model, exp, *args, **kwargs)
 
     monkeypatch.setattr(fit, "fit_and_evaluate", stop_the_base)
@@ -159,10 +164,12 @@ def test_ctrl_c_in_the_base_run_names_it_and_creates_no_second_run(
     child = write(tmp_path, "child.yaml", "child", extra="init_from: base.yaml")
     runs = tmp_path / "runs"
     res = runner.invoke(app, ["train", str(child), "--runs-dir", str(runs)])
-    assert res.exit_code == 130, res.output
+    assert res.exit_code == code, res.output
     (base_run,) = runs_named(runs, "base")
     assert runs_named(runs, "child") == []
     err = " ".join(res.stderr.split())
-    assert f"cnnrun train --resume {base_run}" in err
+    hint = f"cnnrun train --resume {base_run}" if code == 130 else f"{base_run}/error.log"
+    assert hint in err
     assert f"init_from's base experiment {tmp_path / 'base.yaml'}" in err
-    assert json.loads((base_run / runfiles.RUN).read_text())["status"] == "interrupted"
+    assert f"its run is {base_run}" in err and f"The run of {child} was not created" in err
+    assert json.loads((base_run / runfiles.RUN).read_text())["status"] == status
