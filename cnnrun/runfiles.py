@@ -32,6 +32,9 @@ PREDICTIONS = "predictions"
 SWEEP = "sweep.json"  # in a sweep folder, beside its trials' run folders
 LOCK = ".lock"  # in a run or sweep folder: held (flock) by the process using it
 ERROR_LOG = "error.log"  # the traceback of a run that failed
+# In a runs folder: held (flock) while init_from's base experiment is trained or looked for;
+# {} is a digest of the base's resolved config.
+BASE_RUN_LOCK = ".init_from-{}.lock"
 
 STATUS_RUNNING = "running"
 STATUS_COMPLETED = "completed"

@@ -4,8 +4,8 @@ The chapter's code, l.469-480, continues the §5.3 model: it is first trained as
 (fashion_bn.py: Adam, 5 epochs, l.452-455), then compiled again with a new
 Adam(lr=0.001) — Keras 3: learning_rate=0.001 — and fit for 30 more epochs with
 LearningRateScheduler(lambda x: 1e-3 * 0.9 ** x), no batch size (Keras's default, 32) and
-no validation data. Only the 30 epochs are timed; ``--pretrain-epochs 0`` skips the §5.3
-training (what configs/fashion_bn_lr.yaml does until cnnrun has `init_from`).
+no validation data (configs/fashion_bn_lr.yaml: `init_from: fashion_bn.yaml`). Only the
+30 epochs are timed; ``--pretrain-epochs 0`` skips the §5.3 training.
 """
 
 import keras

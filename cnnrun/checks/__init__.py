@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from cnnrun.checks.init_from import check_base_config
 from cnnrun.checks.names import check_names, name_problems
 from cnnrun.config.load import LoadedConfig, read_experiment
 from cnnrun.config.overrides import Override
@@ -31,6 +32,11 @@ def load_experiment(
         ConfigError: The problem found, located by key path and line; a
             :class:`~cnnrun.errors.ConfigErrors` when there are several (each is reported).
     """
+    return _load(Path(path), overrides or [], ())
+
+
+def _load(path: Path, overrides: Sequence[Override | str], chain: tuple[Path, ...]) -> LoadedConfig:
+    """:func:`load_experiment`, ``chain`` being the files whose ``init_from`` led here."""
     try:
         loaded = read_experiment(path, overrides)
     except ConfigErrors as exc:
@@ -39,6 +45,7 @@ def load_experiment(
         # The schema's problems, and those of the names in the rest of the file.
         raise ConfigErrors.of([*exc.problems, *name_problems(exc.partial)]) from None
     check_names(loaded)
+    check_base_config(loaded, _load, chain)  # init_from: FILE.yaml is valid too
     return loaded
 
 

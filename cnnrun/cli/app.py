@@ -114,13 +114,22 @@ def train(
     epochs: Annotated[int | None, typer.Option(min=1, help="Override `epochs`.")] = None,
     name: Annotated[str | None, typer.Option(help="Override `name` (run-name prefix).")] = None,
     runs_dir: Annotated[Path, typer.Option(help="Where run folders are created.")] = Path("runs"),
-    seed: Annotated[int | None, typer.Option(help="Override `seed` (0 to 2**32 - 1).")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Override `seed` (0 to 2**32 - 1); passed down to init_from's file."),
+    ] = None,
     smoke: Annotated[
         bool,
-        typer.Option("--smoke", help="A few batches and at most 2 epochs; every file written."),
+        typer.Option(
+            "--smoke",
+            help="A few batches and at most 2 epochs; every file written (init_from's file too).",
+        ),
     ] = False,
     synthetic: Annotated[
-        bool, typer.Option("--synthetic", help="Generated data of the model's shape.")
+        bool,
+        typer.Option(
+            "--synthetic", help="Generated data of the model's shape (init_from's file too)."
+        ),
     ] = False,
     check: Annotated[
         bool, typer.Option("--check", help="Exit 3 when a result misses the config's `expect:`.")
@@ -147,6 +156,10 @@ def train(
     Examples: `cnnrun train demo`, `cnnrun train my.yaml --set
     optimizer.learning_rate=3e-4 --epochs 10`, `cnnrun train my.yaml --smoke --synthetic`
     (a check on generated data: data.dataset=synthetic).
+
+    With `init_from: FILE.yaml` that experiment is trained first as its own run in the
+    same runs folder (a completed run of it there is reused); --seed, --synthetic and
+    --smoke apply to it too, --set, --epochs and --name do not.
     """
     config_file: Path | None = None
     if config is not None and Path(config).is_dir():
@@ -159,8 +172,12 @@ def train(
     from cnnrun.config.overrides import SYNTHETIC_DATA, Override
 
     overrides: list[Override | str] = list(set_ or [])
+    passed_down: list[Override | str] = []  # to init_from's experiment file
     if synthetic:
         overrides += list(SYNTHETIC_DATA)
+        passed_down += list(SYNTHETIC_DATA)
+    if seed is not None:
+        passed_down.append(Override.option("seed", seed))
     options = (("epochs", epochs), ("name", name), ("seed", seed))
     overrides += [Override.option(key, value) for key, value in options if value is not None]
     from cnnrun.signals import Terminated  # not the trainer: it loads TensorFlow
@@ -183,24 +200,31 @@ def train(
         from cnnrun.train.trainer import train as run_training
 
         options = TrainOptions(runs_dir=runs_dir, smoke=smoke, resume_dir=resume,
-                               mlflow=mlflow_uri or ("local" if mlflow else None))  # fmt: skip
+                               mlflow=mlflow_uri or ("local" if mlflow else None),
+                               passed_down=passed_down)  # fmt: skip
         result = run_training(loaded, options, console)
     except ConfigError as exc:
-        raise _fail_config(exc) from None
+        failed = _fail_config(exc)
+        _base_note(exc, config_file)
+        raise failed from None
     except DataError as exc:
         _error(str(exc))
+        _base_note(exc, config_file)
         raise typer.Exit(1) from None
     except KeyboardInterrupt as exc:
         _stopped(exc, "interrupted: the run keeps its completed epochs", resume)
+        _base_note(exc, config_file)
         raise typer.Exit(130) from None
     except Terminated as exc:
         _stopped(exc, "stopped by SIGTERM", resume)
+        _base_note(exc, config_file)
         raise typer.Exit(143) from None
     except Exception as exc:  # anything else that ended the training: one line, no traceback
         from cnnrun.errors import one_line
 
         log = getattr(exc, "cnnrun_error_log", None)
         _error(one_line(exc) + (f" (the traceback is in {log})" if log else ""))
+        _base_note(exc, config_file)
         raise typer.Exit(1) from None
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.results["test"].items())
     console.print(f"[bold green]done[/]: test {test}", highlight=False)
@@ -211,6 +235,21 @@ def train(
         console.print("a worker of a multi-worker run: the chief writes the run folder")
     if check and missed:
         raise typer.Exit(EXIT_EXPECT)
+
+
+def _base_note(exc: BaseException, config_file: Path | None) -> None:
+    """When it was init_from's base experiment that stopped: say so (stderr)."""
+    base = getattr(exc, "init_from_base", None)
+    if base is None:
+        return
+    run_dir = getattr(exc, "run_dir", None)
+    text = f"note: this stopped init_from's base experiment {base}, trained first; "
+    if run_dir:
+        text += (
+            f"its run is {run_dir}: once it is completed (`cnnrun train --resume` it), "
+            f"train {config_file} again to start from it. "
+        )
+    err_console.print(Text(text + f"The run of {config_file} was not created."), soft_wrap=True)
 
 
 def _stopped(exc: BaseException, what: str, resume: Path | None) -> None:
@@ -373,10 +412,12 @@ def validate(
                 from cnnrun.checks.names import check_augment
                 from cnnrun.model.backbones import random_weights_if_missing
                 from cnnrun.model.build import build_model
+                from cnnrun.train.init_from import check_models_match
 
                 with random_weights_if_missing() as not_loaded:
-                    build_model(loaded.experiment, loaded)
+                    model = build_model(loaded.experiment, loaded)
                 check_augment(loaded)
+                check_models_match(model, loaded)  # init_from: the weights fit
         except ConfigError as exc:
             bad += 1
             _error(exc.render())

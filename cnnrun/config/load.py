@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cnnrun.config.overrides import Override, apply_overrides, as_overrides, deep_merge
-from cnnrun.config.schema import MODEL_FORMS, Experiment
+from cnnrun.config.schema import INIT_FROM_CONFIG_SUFFIXES, MODEL_FORMS, Experiment
 from cnnrun.config.yaml_io import Location, NotAConfigFile, document_line, load_yaml_file
 from cnnrun.errors import ConfigError, ConfigErrors, did_you_mean
 
@@ -173,25 +173,33 @@ def read_experiment(
 
 
 def _resolve_init_from(data: dict[str, Any], locations: dict[str, Location]) -> None:
-    """Make ``init_from``'s run folder absolute: relative to the file that names it.
+    """Make ``init_from``'s path absolute: relative to the file that names it.
 
-    A value given with ``--set`` is relative to the current folder.
+    A value given with ``--set`` is relative to the current folder. The short form becomes
+    the long one here, where the path can be looked at: a ``.yaml``/``.yml`` name that is
+    not a folder is an experiment file (``{config: ...}``), anything else a run folder.
     """
     value = data.get("init_from")
-    key = "init_from.run" if isinstance(value, dict) else "init_from"
-    run = value.get("run") if isinstance(value, dict) else value
-    if not isinstance(run, str) or not run:
+    if isinstance(value, str) and value:
+        path = _absolute(value, locations, "init_from")
+        is_config = value.lower().endswith(INIT_FROM_CONFIG_SUFFIXES) and not path.is_dir()
+        data["init_from"] = {"config" if is_config else "run": str(path)}
         return
-    path = Path(run).expanduser()
+    if not isinstance(value, dict):
+        return
+    for key in ("run", "config"):
+        if isinstance(value.get(key), str) and value[key]:
+            value[key] = str(_absolute(value[key], locations, f"init_from.{key}"))
+
+
+def _absolute(text: str, locations: dict[str, Location], key: str) -> Path:
+    """``text`` as a resolved path, relative to the file where ``key`` was written."""
+    path = Path(text).expanduser()
     if not path.is_absolute():
         source = (locations.get(key) or locations.get("init_from") or ("", None))[0]
         base = Path(source).parent if source and Path(source).is_file() else Path.cwd()
         path = base / path
-    resolved = str(path.resolve())
-    if isinstance(value, dict):
-        value["run"] = resolved
-    else:
-        data["init_from"] = resolved
+    return path.resolve()
 
 
 def validate(data: dict[str, Any], locations: dict[str, Location], source: str) -> Experiment:

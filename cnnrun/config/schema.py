@@ -537,22 +537,79 @@ Expectation = Annotated[
 
 
 class InitFromConfig(_Strict):
-    """Start from another run's weights (``init_from: RUN_DIR`` is ``{run: RUN_DIR}``)."""
+    """Start from another run's weights: a run folder, or an experiment file trained first.
 
-    run: str = Field(
+    ``init_from: RUN_DIR`` is ``{run: RUN_DIR}``; ``init_from: FILE.yaml`` (a ``.yaml`` or
+    ``.yml`` name) is ``{config: FILE.yaml}``, which ``cnnrun train`` trains (or reuses) as
+    its own run first and then records as ``{run: ...}``.
+    """
+
+    run: str | None = Field(
+        None,
         min_length=1,
         description="a completed run folder (relative to the experiment file; saved absolute)",
+    )
+    # init_from's CONFIG form (issue 12, §5.4): an experiment file trained first.
+    config: str | None = Field(
+        None,
+        min_length=1,
+        description="an experiment file (relative to this one), trained first as its own run "
+        "(or a completed run of it reused); the run folder is what config.yaml records",
     )
     checkpoint: Literal["last", "best"] = Field(
         "last", description="its checkpoints/last.keras (the model as it ended) or best.keras"
     )
 
+    @model_validator(mode="after")
+    def _one_source(self) -> InitFromConfig:
+        if (self.run is None) == (self.config is None):
+            raise PydanticCustomError(
+                "init_from_source",
+                "give `run` (a run folder) or `config` (an experiment file), one of them",
+            )
+        return self
+
+    @model_serializer(mode="plain")
+    def _serialize(self) -> dict[str, Any]:
+        source = {"run": self.run} if self.run is not None else {"config": self.config}
+        return {**source, "checkpoint": self.checkpoint}
+
+
+INIT_FROM_CONFIG_SUFFIXES = (".yaml", ".yml")
+
 
 def _init_from(value: Any) -> Any:
-    return {"run": value} if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    is_config = value.lower().endswith(INIT_FROM_CONFIG_SUFFIXES)
+    return {"config": value} if is_config else {"run": value}
 
 
-InitFrom = Annotated[InitFromConfig, BeforeValidator(_init_from)]
+InitFrom = Annotated[
+    InitFromConfig,
+    BeforeValidator(_init_from),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "string",
+                    "description": "a completed run folder, or an experiment file "
+                    "(.yaml/.yml) trained first as its own run",
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "run": {"type": "string", "description": "a completed run folder"},
+                        "config": {"type": "string", "description": "an experiment file"},
+                        "checkpoint": {"enum": ["last", "best"]},
+                    },
+                    "additionalProperties": False,
+                    "description": "{run: RUN_DIR} or {config: FILE.yaml}, and checkpoint",
+                },
+            ]
+        }
+    ),
+]
 
 
 class DistributeConfig(_Strict):
@@ -620,8 +677,9 @@ class Experiment(_Strict):
     )
     init_from: InitFrom | None = Field(
         None,
-        description="start from a completed run's weights: RUN_DIR, or {run: RUN_DIR, "
-        "checkpoint: last|best}; a new optimizer, epochs counted from 1",
+        description="start from a completed run's weights: RUN_DIR or {run: RUN_DIR, "
+        "checkpoint: last|best}; or FILE.yaml / {config: FILE.yaml, checkpoint: ...}, "
+        "trained first as its own run (or reused); a new optimizer, epochs counted from 1",
     )
     callbacks: list[Callback] = Field(
         default_factory=list,

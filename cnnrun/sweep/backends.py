@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cnnrun import runfiles
+from cnnrun.config.overrides import SYNTHETIC_DATA
 from cnnrun.errors import ConfigError, DataError, print_error
 from cnnrun.signals import Terminated, stop_signals
 from cnnrun.sweep.plan import (
@@ -87,6 +88,7 @@ def run_trial_in_process(
 
     import_keras().backend.clear_session()  # each trial as in a fresh process
     options = TrainOptions(runs_dir=Path(sweep_dir), smoke=bool(plan.smoke))
+    options.passed_down = plan.passed_down(todo.trial)  # to init_from's experiment file
     if todo.resume_dir is not None:
         loaded = load_experiment(resumable_config(todo.resume_dir), [])
         options.resume_dir = todo.resume_dir
@@ -148,8 +150,15 @@ def _child_command(plan: SweepPlan, todo: Todo, sweep_dir: Path) -> list[str]:
     if todo.resume_dir is not None:
         return [*cmd, "train", "--resume", str(Path(todo.resume_dir).resolve())]
     cmd += ["train", plan.config, "--runs-dir", str(Path(sweep_dir).resolve())]
+    synthetic = plan.synthetic
     for item in [*plan.overrides, *todo.trial.set]:  # a child process reads them as text
-        cmd += ["--set", item]
+        if synthetic and item in SYNTHETIC_DATA:
+            continue  # --synthetic below: the same keys, and passed down to init_from's file
+        key = item.partition("=")[0].strip()
+        # `seed` as --seed: the same key, and passed down to init_from's file, as in-process
+        cmd += ["--seed", item.partition("=")[2].strip()] if key == "seed" else ["--set", item]
+    if synthetic:
+        cmd.append("--synthetic")
     cmd += ["--name", todo.trial.name]
     return [*cmd, "--smoke"] if plan.smoke else cmd
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnrun import runfiles
-from cnnrun.config.overrides import Override
+from cnnrun.config.overrides import SYNTHETIC_DATA, Override
 from cnnrun.errors import ConfigError, DataError, one_line  # noqa: F401 - backends use it
 from cnnrun.train.run_folder import now_iso
 
@@ -266,6 +266,29 @@ class SweepPlan:
     def trial_overrides(self, trial: Trial) -> list[Override | str]:
         """A trial's overrides: the sweep's own ``--set``, the trial's values, its run name."""
         return [*self.overrides, *trial.overrides(), Override.option("name", trial.name)]
+
+    # init_from: FILE.yaml (issue 12): what a trial's base experiment is read with.
+    def passed_down(self, trial: Trial) -> list[Override | str]:
+        """What passes down to ``init_from``'s experiment file, as `train`'s options would.
+
+        ``--synthetic``, and the trial's ``seed`` (from ``--grid``, ``--choice`` or
+        ``--set``: a sweep has no ``--seed`` of the experiment's), so trial seed N of a
+        config continues seed N of its base. Smoke passes down through the training options.
+        """
+        down: list[Override | str] = list(SYNTHETIC_DATA) if self.synthetic else []
+        seeds = [o for o in self.typed_overrides(trial) if o.key == "seed"]
+        if seeds:
+            down.append(Override.option("seed", seeds[-1].value))
+        return down
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the sweep was started with ``--synthetic``."""
+        return all(item in self.overrides for item in SYNTHETIC_DATA)
+
+    def typed_overrides(self, trial: Trial) -> list[Override]:
+        """The sweep's ``--set`` and the trial's values, typed (no run name)."""
+        return [Override.parse(item) for item in self.overrides] + trial.overrides()
 
     def trial(self, trial_id: str) -> Trial:
         """The trial with this id."""

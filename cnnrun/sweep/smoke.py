@@ -155,7 +155,9 @@ def smoke_one(path: Path, runs_dir: Path, out: Console) -> SmokeResult:
         from cnnrun.train.trainer import TrainOptions, train
 
         import_keras().backend.clear_session()
-        result = train(loaded, TrainOptions(runs_dir=runs_dir, smoke=True), out)
+        # init_from: FILE.yaml smoke-trains its base on synthetic data too (as --synthetic)
+        options = TrainOptions(runs_dir=runs_dir, smoke=True, passed_down=list(SYNTHETIC))
+        result = train(loaded, options, out)
     except ConfigError as exc:
         return _failed(path, start, overrides, exc.render())
     except DataError as exc:

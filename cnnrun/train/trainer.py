@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from rich.console import Console
 from cnnrun import locks, runfiles, signals
 from cnnrun.checks.names import check_augment
 from cnnrun.config.load import LoadedConfig
+from cnnrun.config.overrides import Override
 from cnnrun.config.yaml_io import dump_yaml
 from cnnrun.data.prepare import load_splits
 from cnnrun.errors import DataError, one_line
@@ -26,7 +27,7 @@ from cnnrun.model.describe import as_text, describe
 from cnnrun.model.precision import resolve as resolve_precision
 from cnnrun.signals import Terminated
 from cnnrun.tf_env import import_keras
-from cnnrun.train import distribute, init_from, resume, run_folder
+from cnnrun.train import base_run, distribute, init_from, resume, run_folder
 from cnnrun.train.fine_tune import apply_phase, phases
 
 
@@ -38,6 +39,8 @@ class TrainOptions:
     smoke: bool = False
     resume_dir: Path | None = None  # continue this run instead of starting one
     mlflow: str | None = None  # mirror the run in MLflow: a tracking URI, or "local"
+    # init_from: FILE.yaml reads that file with these (--seed, --synthetic; not --set)
+    passed_down: list[Override | str] = field(default_factory=list)
 
 
 @dataclass
@@ -53,7 +56,9 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
     """Train the experiment and write its run folder, or continue a stopped run.
 
     The model is built and the data loaded before a run folder is created, so a bad config
-    or missing data leaves nothing behind.
+    or missing data leaves nothing behind. ``init_from: FILE.yaml`` first trains that
+    experiment as its own run in the same runs folder (or reuses a completed one), then
+    starts this run from it.
 
     Raises:
         ConfigError: When the model cannot be built.
@@ -61,6 +66,11 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         KeyboardInterrupt: On Ctrl-C, after recording the run as interrupted.
         Terminated: On SIGTERM, after recording the run as killed.
     """
+    if options.resume_dir is None:
+        loaded = base_run.resolve(
+            loaded, options.runs_dir, options.smoke, options.passed_down, console,
+            lambda base: _train_base(base, options, console),
+        )  # fmt: skip
     try:
         dist = distribute.setup(loaded.experiment.distribute)
     except RuntimeError as exc:
@@ -82,6 +92,13 @@ def train(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Trai
         mine = replace(options, runs_dir=Path(scratch), resume_dir=resume_dir)
         result = _train(loaded, mine, console, dist)
     return replace(result, chief=False)
+
+
+def _train_base(loaded: LoadedConfig, options: TrainOptions, console: Console) -> Path:
+    """Train init_from's base experiment as an ordinary run; its folder."""
+    result = train(loaded, replace(options, resume_dir=None), console)
+    import_keras().backend.clear_session()  # the run that follows starts as a fresh process
+    return result.run_dir
 
 
 def _train(

@@ -96,6 +96,9 @@ class Chapter:
     expect: dict[str, str] = field(default_factory=dict)  # the chapter's figure, if any
     extra: dict[str, Any] = field(default_factory=dict)  # other resolved keys (dotted)
     tiny_model: list[str] = field(default_factory=list)  # --set that shrink the smoke run
+    # init_from (issue 12, §5.4): the file's value, and the base run's epochs once resolved
+    init_from: str | None = None
+    base_epochs: int | None = None
 
 
 STACK_10 = ["model.layers=[Flatten, {Dense: {units: 10, activation: softmax}}]"]
@@ -137,9 +140,9 @@ CHAPTER: dict[str, Chapter] = {
         loss="sparse_categorical_crossentropy", epochs=5, validation="none",
         non_trainable=1_664, expect={"test.accuracy": "> 0.92"}, tiny_model=STACK_10,
     ),
-    # §5.4: the §5.3 model, Adam(lr=0.001), lr = 1e-3·0.9^epoch, 30 epochs (l.469-480).
-    # (The chapter continues the §5.3 model already trained 5 epochs; cnnrun cannot yet:
-    # pending `init_from`.)
+    # §5.4: the §5.3 model already trained 5 epochs (l.455), compiled again with
+    # Adam(lr=0.001) and fitted 30 more epochs with lr = 1e-3·0.9^epoch (l.469-480): 5 + 30.
+    # No tiny model: the smoke run starts from fashion_bn.yaml's, whose weights must fit.
     "fashion_bn_lr": Chapter(
         "§5.4", "469-487",
         [CONV, BN, CONV, BN, DROP, CONV, POOL, DROP, CONV, BN, DROP,
@@ -147,7 +150,8 @@ CHAPTER: dict[str, Chapter] = {
         13_017_770,
         batch_size=32, optimizer="adam", learning_rate=0.001,
         loss="sparse_categorical_crossentropy", epochs=30, validation="none",
-        non_trainable=1_664, expect={"test.accuracy": "> 0.94"}, tiny_model=STACK_10,
+        non_trainable=1_664, expect={"test.accuracy": "> 0.94"},
+        init_from="fashion_bn.yaml", base_epochs=5,
         extra={
             "schedule": {
                 "name": "exponential_per_epoch",
@@ -295,7 +299,11 @@ def _smoke(stem: str, runs: Path) -> dict[str, Any] | str:
     run = Path(res.stdout.strip().splitlines()[-1])
     with open(run / "metrics.csv", newline="") as f:
         lrs = [float(row["lr"]) for row in csv.DictReader(f)]
-    return {"config": yaml.safe_load((run / "config.yaml").read_text()), "lrs": lrs}
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    base = None
+    if config.get("init_from"):  # the run it started from: its resolved config
+        base = yaml.safe_load((Path(config["init_from"]["run"]) / "config.yaml").read_text())
+    return {"config": config, "lrs": lrs, "base": base}
 
 
 def selected_stems(request: pytest.FixtureRequest, fixture: str) -> list[str]:
@@ -396,6 +404,7 @@ def test_training_keys_in_the_file_are_the_chapters(stem):
     if want.validation_split is not None:
         assert config["data"]["validation_split"] == pytest.approx(want.validation_split)
     assert config.get("expect", {}) == want.expect
+    assert config.get("init_from") == want.init_from
     for key, value in want.extra.items():
         if key != "lr_epoch_2":
             assert dotted(config, key) == value, key
@@ -425,6 +434,13 @@ def test_resolved_training_is_the_chapters(stem, resolved):
             assert dotted(config, key) == value, key
     if "schedule" not in want.extra:
         assert config["schedule"] is None
+    if want.init_from is None:
+        assert config["init_from"] is None
+    else:  # the base file trained first, recorded as its run folder
+        assert set(config["init_from"]) == {"run", "checkpoint"}
+        assert config["init_from"]["checkpoint"] == "last"
+        base = got["base"]
+        assert base["name"] == Path(want.init_from).stem and base["epochs"] == want.base_epochs
 
 
 @pytest.mark.parametrize("stem", NOT_CHAPTER_CODE)

@@ -35,15 +35,22 @@ def test_config_names_its_section_and_result(config):
     assert head.startswith("# "), "each config opens with a comment naming what it reproduces"
 
 
+@pytest.fixture(scope="module")
+def smoke_runs(tmp_path_factory):
+    """One runs folder for all: fashion_bn_lr's `init_from: fashion_bn.yaml` reuses the smoke
+    run of fashion_bn.yaml (trained just before it, same seed, synthetic, smoke)."""
+    return tmp_path_factory.mktemp("smoke-runs")
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=[p.stem for p in CONFIGS])
-def test_config_smoke_trains_on_synthetic_data(config, tmp_path):
+def test_config_smoke_trains_on_synthetic_data(config, smoke_runs):
     if "weights: imagenet" in config.read_text():
         pytest.skip("no ImageNet file here: test_configs_backbones.py runs it with weights=null")
     res = runner.invoke(
-        app, ["train", str(config), "--smoke", "--synthetic", "--runs-dir", str(tmp_path)]
+        app, ["train", str(config), "--smoke", "--synthetic", "--runs-dir", str(smoke_runs)]
     )
     assert res.exit_code == 0, res.output
-    run = tmp_path / res.output.strip().splitlines()[-1].rsplit("/", 1)[-1]
+    run = smoke_runs / res.output.strip().splitlines()[-1].rsplit("/", 1)[-1]
     results = json.loads((run / "results.json").read_text())
     assert results["epochs_completed"] >= 1
     assert (run / "curves.png").stat().st_size > 0

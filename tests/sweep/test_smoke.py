@@ -121,6 +121,19 @@ def test_smoke_passes_and_keeps_runs_when_asked(tmp_path):
     assert (run / "results.json").exists()
 
 
+def test_an_init_from_file_is_smoke_trained_on_synthetic_data(tmp_path):
+    # The base names a data file that does not exist: only --synthetic passed down trains it.
+    (tmp_path / "base.yaml").write_text(
+        TINY.replace("dataset: synthetic", "dataset: npz\n  path: missing.npz")
+    )
+    (tmp_path / "a.yaml").write_text("extends: base.yaml\nname: a\ninit_from: base.yaml\n")
+    res = _run("smoke", tmp_path / "a.yaml", "--runs-dir", tmp_path / "runs")
+    assert res.exit_code == 0, res.output
+    assert "smoke: 1/1 configs pass" in res.output
+    names = sorted(p.name.split("-", 2)[-1] for p in (tmp_path / "runs").iterdir() if p.is_dir())
+    assert names == ["a", "tiny"]  # the base run (its name is TINY's), then a
+
+
 def test_smoke_of_nothing_is_a_usage_error(tmp_path):
     res = _run("smoke", tmp_path)
     assert res.exit_code == 2 and "no experiment file to check" in res.output
