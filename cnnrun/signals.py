@@ -13,6 +13,10 @@ STOPS = (signal.SIGINT, signal.SIGTERM)
 # exception raised by a handler can be swallowed (it lands in a finaliser or in library code
 # that catches everything), and the handler has already ignored the next signals.
 _pending: list[int] = []
+# Inside `deferred()` the handler only records the signal: raised there, the exception
+# could leave a file half-written or be turned into another error by the library code it
+# interrupts (Keras's saving raises UnboundLocalError from its `finally`).
+_deferring: list[bool] = []
 
 
 class Terminated(BaseException):
@@ -42,7 +46,8 @@ def _raise_once(signum: int, frame: Any) -> None:
     for sig in STOPS:
         signal.signal(sig, signal.SIG_IGN)
     _pending.append(signum)
-    raise _stop(signum)
+    if not _deferring:
+        raise _stop(signum)
 
 
 @contextlib.contextmanager
@@ -70,6 +75,31 @@ def raise_if_stopped() -> None:
     """
     if _pending:
         raise _stop(_pending[0])
+
+
+def pending_stop() -> BaseException | None:
+    """The stop (``KeyboardInterrupt`` or :class:`Terminated`) of a signal received, if any.
+
+    For code that caught another exception and must know whether a stop caused it.
+    """
+    return _stop(_pending[0]) if _pending else None
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold a Ctrl-C or SIGTERM until the block ends, then raise it (checkpoint saving).
+
+    Raises:
+        Terminated: SIGTERM arrived during the block.
+        KeyboardInterrupt: Ctrl-C arrived during the block.
+    """
+    _deferring.append(True)
+    try:
+        yield
+    finally:
+        _deferring.pop()
+    if not _deferring:
+        raise_if_stopped()
 
 
 def ignored() -> contextlib.AbstractContextManager[None]:

@@ -42,3 +42,35 @@ def test_the_stop_check_callback_raises_at_the_next_batch():
             check.on_train_batch_end(1)
         with pytest.raises(signals.Terminated):
             check.on_test_batch_end(0)
+
+
+def _deliver(sig: int) -> None:
+    os.kill(os.getpid(), sig)
+    signal.sigtimedwait([], 0.01)  # let the interpreter run the handler here
+
+
+@pytest.mark.parametrize(
+    ("sig", "exc"), [(signal.SIGTERM, signals.Terminated), (signal.SIGINT, KeyboardInterrupt)]
+)
+def test_a_stop_inside_deferred_waits_for_the_end_of_the_block(sig, exc):
+    done = []
+    with signals.stop_signals():
+        with pytest.raises(exc):
+            with signals.deferred():
+                _deliver(sig)
+                done.append("the block went on")
+        assert done == ["the block went on"]
+
+
+def test_deferred_without_a_signal_raises_nothing():
+    with signals.stop_signals():
+        with signals.deferred():
+            pass
+        assert signals.pending_stop() is None
+
+
+def test_pending_stop_names_the_signal_behind_another_error():
+    with signals.stop_signals():
+        _swallowed(signal.SIGTERM)
+        assert isinstance(signals.pending_stop(), signals.Terminated)
+    assert signals.pending_stop() is None

@@ -182,7 +182,8 @@ class StateSaver(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.guard.nan_epoch is None:
             is_best = self.best.best_epoch == epoch + 1
-            resume.save(self.run_dir, self.model, epoch + 1, self.callbacks, is_best=is_best)
+            with signals.deferred():  # a stop waits for the checkpoint (a second or two)
+                resume.save(self.run_dir, self.model, epoch + 1, self.callbacks, is_best=is_best)
 
 
 class StateRestorer(keras.callbacks.Callback):

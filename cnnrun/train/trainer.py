@@ -165,13 +165,19 @@ def _train_locked(
         with signals.stop_signals():
             try:
                 results = fit_and_evaluate(model, exp, splits, epochs, ctx)
-            except BaseException as exc:
+            except BaseException as caught:
+                exc = caught
+                stop = signals.pending_stop()
+                if stop is not None and not isinstance(exc, KeyboardInterrupt | Terminated):
+                    exc = stop  # library code turned the signal's exception into another
                 exc.run_dir = run_dir  # type: ignore[attr-defined]  # the CLI's resume hint
                 with signals.ignored():
                     _end(record, run_dir, *_ending(exc))
                     if not isinstance(exc, KeyboardInterrupt | Terminated):
                         _log_error(run_dir, exc)
-                raise
+                if exc is caught:
+                    raise
+                raise exc from caught
             with signals.ignored():
                 _end(record, run_dir, runfiles.STATUS_COMPLETED, None)
     finally:
