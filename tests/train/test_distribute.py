@@ -98,6 +98,7 @@ def _results(out: subprocess.CompletedProcess) -> tuple[list[dict], dict]:
         return list(csv.DictReader(f)), json.loads((run / "results.json").read_text())
 
 
+@pytest.mark.slow  # three trainings in subprocesses, two of them at once: ~100 s on 2 cores
 def test_multi_worker_on_two_processes_matches_one_device(tmp_path):
     one = _train(tmp_path / "one")
     chief, other = _workers(tmp_path)

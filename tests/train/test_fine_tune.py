@@ -193,12 +193,22 @@ def _lrs(run):
         return [float(r["lr"]) for r in csv.DictReader(f)]
 
 
-def test_the_trainer_runs_both_phases_in_one_metrics_csv(tmp_path):
+TWO_PHASES = "fine_tune: {at_epoch: 2, unfreeze: all, learning_rate: 1.0e-4}"
+
+
+@pytest.fixture(scope="module")
+def two_phase_run(tmp_path_factory):
+    """One 4-epoch run through both phases, shared (read-only) by the tests below."""
+    tmp_path = tmp_path_factory.mktemp("two-phases")
+    loaded = load(tmp_path, TWO_PHASES)
+    return _trained(tmp_path, loaded), loaded
+
+
+def test_the_trainer_runs_both_phases_in_one_metrics_csv(two_phase_run):
     import keras
     import numpy as np
 
-    loaded = load(tmp_path, "fine_tune: {at_epoch: 2, unfreeze: all, learning_rate: 1.0e-4}")
-    run = _trained(tmp_path, loaded)
+    run, loaded = two_phase_run
     assert _lrs(run) == pytest.approx([1e-2, 1e-2, 1e-4, 1e-4])
     first = model_of(loaded)
     first.load_weights(run / "checkpoints" / "epoch-0003.keras")
@@ -209,12 +219,13 @@ def test_the_trainer_runs_both_phases_in_one_metrics_csv(tmp_path):
     assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))  # trained
 
 
-def test_a_run_resumed_in_phase_2_continues_with_the_fine_tuning_rate(tmp_path):
+def test_a_run_resumed_in_phase_2_continues_with_the_fine_tuning_rate(two_phase_run, tmp_path):
     import json
+    import shutil
 
-    loaded = load(tmp_path, "fine_tune: {at_epoch: 2, unfreeze: all, learning_rate: 1.0e-4}")
-    run = _trained(tmp_path, loaded)
-    whole = _lrs(run)
+    whole = _lrs(two_phase_run[0])
+    run = tmp_path / "runs" / two_phase_run[0].name
+    shutil.copytree(two_phase_run[0], run)
     record = json.loads((run / "run.json").read_text())
     record["status"] = "interrupted"
     (run / "run.json").write_text(json.dumps(record))
@@ -222,6 +233,5 @@ def test_a_run_resumed_in_phase_2_continues_with_the_fine_tuning_rate(tmp_path):
     state = json.loads((run / "checkpoints" / "state.json").read_text())
     state["epochs"] = [e for e in state["epochs"] if e["epoch"] == 3]
     (run / "checkpoints" / "state.json").write_text(json.dumps(state))
-    _trained(tmp_path, load(tmp_path / ".." / tmp_path.name, "fine_tune: {at_epoch: 2, "
-             "unfreeze: all, learning_rate: 1.0e-4}"), resume_dir=run)  # fmt: skip
+    _trained(tmp_path, load(tmp_path, TWO_PHASES), resume_dir=run)
     assert _lrs(run) == pytest.approx(whole)
