@@ -29,7 +29,14 @@ def _prepare(tf: Any, scale: bool, one_hot: int | None) -> Any:
     return prepare
 
 
-def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, one_hot: int | None = None) -> Any:
+def dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    *,
+    one_hot: int | None = None,
+    scale: bool | None = None,
+) -> Any:
     """A batched, prefetched ``tf.data.Dataset`` of ``(images, labels)``, in order.
 
     Args:
@@ -37,12 +44,14 @@ def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, one_hot: int | Non
         y: Integer labels.
         batch_size: Examples per batch.
         one_hot: Number of classes when the loss wants one-hot labels (categorical CE).
+        scale: Divide the images by 255 (None: when they are ``uint8``); see
+            :func:`cnnrun.data.pixels.divide_by_255`.
     """
     import_keras()
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
-    prepare = _prepare(tf, x.dtype == np.uint8, one_hot)
+    prepare = _prepare(tf, x.dtype == np.uint8 if scale is None else scale, one_hot)
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -57,6 +66,7 @@ def training_stream(
     shuffle: bool = True,
     one_hot: int | None = None,
     augment: Any = None,
+    scale: bool | None = None,
 ) -> tuple[Any, int]:
     """The batches of epochs ``first_epoch .. epochs-1`` (0-based) as one stream.
 
@@ -74,6 +84,7 @@ def training_stream(
         augment: ``fn(images, labels, seed) -> (images, labels)`` on NumPy batches
             (:func:`cnnrun.train.augment_stream.make_augment`), run before scaling with a seed
             from ``(seed, epoch, batch index)``.
+        scale: Divide the images by 255 (None: when they are ``uint8``).
 
     Returns:
         The dataset and the number of steps per epoch.
@@ -109,6 +120,7 @@ def training_stream(
     else:
         ds = ds.map(lambda images, labels, epoch, i: (images, labels))
     ds = ds.map(
-        _prepare(tf, x.dtype == np.uint8, one_hot), num_parallel_calls=tf.data.AUTOTUNE
+        _prepare(tf, x.dtype == np.uint8 if scale is None else scale, one_hot),
+        num_parallel_calls=tf.data.AUTOTUNE,
     ).prefetch(tf.data.AUTOTUNE)
     return ds, steps

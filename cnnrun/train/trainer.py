@@ -16,10 +16,10 @@ from typing import Any
 from rich.console import Console
 
 from cnnrun import locks, runfiles, signals
-from cnnrun.checks.names import check_augment
+from cnnrun.checks.names import check_augment, check_test_expectations
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.yaml_io import dump_yaml
-from cnnrun.data.prepare import load_splits
+from cnnrun.data.prepare import SplitCountError, load_splits
 from cnnrun.errors import DataError, one_line
 from cnnrun.model.build import build_model, compile_model, output_classes
 from cnnrun.model.describe import as_text, describe
@@ -122,9 +122,14 @@ def _train_locked(
     start = None
     if options.resume_dir:
         start = _restore(model, options.resume_dir, console, exp, epochs)
-    splits = load_splits(
-        exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=smoke, task=exp.task
-    )
+    try:
+        splits = load_splits(
+            exp.data, tuple(exp.model.input_shape), output_classes(model), smoke=smoke,
+            task=exp.task,
+        )  # fmt: skip
+    except SplitCountError as exc:  # a count beyond the data: point at its line
+        raise loaded.error(str(exc), exc.key) from None
+    check_test_expectations(loaded, has_test=len(splits.x_test) > 0)
     if splits.skipped:
         console.print(
             f"[yellow]skipped {len(splits.skipped)} unreadable file(s)[/] "

@@ -21,6 +21,13 @@ from cnnrun.config.yaml_io import dump_yaml, parse_yaml
 VALID = Path(__file__).resolve().parent / "valid"
 VALID_FILES = sorted(VALID.glob("*.yaml"))
 
+# Issue 12's data keys (pixel range, resizing, order of folder data sets, train_limit).
+FOLDER_DEFAULTS = {
+    "pixel_range": "unit",
+    "resize": "pillow_bilinear",
+    "order": {"shuffle": "numpy", "seed": 1337},
+    "train_limit": None,
+}
 DEFAULT_DATA = {
     "dataset": "fashion_mnist_sample",
     "path": None,
@@ -33,6 +40,7 @@ DEFAULT_DATA = {
     "test_split": 0.1,
     "json_name": None,
     "skip_bad_images": False,
+    **FOLDER_DEFAULTS,
     "augment": [],
 }
 BASE_LAYERS = [
@@ -53,6 +61,7 @@ BASE_DATA = {
     "test_split": 0.1,
     "json_name": None,
     "skip_bad_images": False,
+    **FOLDER_DEFAULTS,
     "augment": [],
 }
 # What base.yaml resolves to; the schedule_* files change only `schedule` (and epochs).
