@@ -210,8 +210,9 @@ def resize_array(image: np.ndarray, size: tuple[int, int], resize: str) -> np.nd
         # bilinear, antialias=False, half-pixel centres; float32 0..255, not rounded
         return tf.image.resize(image, size).numpy().astype(np.float32, copy=False)
     if resize == "imgaug_linear":
-        import imgaug.augmenters as iaa
+        from cnnrun.data.augment import import_imgaug
 
+        iaa = import_imgaug()  # imgaug 0.4.0 on NumPy 2
         resizer = iaa.Resize({"height": size[0], "width": size[1]}, interpolation="linear")
         return np.asarray(resizer(image=image), dtype=np.uint8)
     raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")

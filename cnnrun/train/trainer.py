@@ -130,6 +130,7 @@ def _train_locked(
     except SplitCountError as exc:  # a count beyond the data: point at its line
         raise loaded.error(str(exc), exc.key) from None
     check_test_expectations(loaded, has_test=len(splits.x_test) > 0)
+    _refuse_native_crash(model, len(splits.x_train), exp.data.batch_size, dist)
     if splits.skipped:
         console.print(
             f"[yellow]skipped {len(splits.skipped)} unreadable file(s)[/] "
@@ -161,6 +162,17 @@ def _train_locked(
     finally:
         locks.release(run_dir)
     return TrainResult(run_dir, results)
+
+
+def _refuse_native_crash(model: Any, n_train: int, batch_size: int, dist: Any) -> None:
+    """Stop before a run folder exists when TensorFlow would abort (``onednn_guard``)."""
+    import tensorflow as tf
+
+    from cnnrun.train.onednn_guard import partial_batch_crash
+
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    if dist.replicas == 1 and (why := partial_batch_crash(model, n_train, batch_size, gpu=gpu)):
+        raise DataError(why)
 
 
 def _build(loaded: LoadedConfig, dist: Any) -> tuple[Any, dict[str, Any], Any, float]:
