@@ -12,8 +12,11 @@ width 0.25) crashes with 33, 45, 51 and 97, though 46 and 48 ran. Neither crashe
 3x3 strided convolution, or a 1x1 one on the input, does not crash.
 
 Python cannot catch the crash (``run.json`` would stay at ``running``), so the trainer
-asks :func:`partial_batch_crash` first and stops with a message saying what to change. Since
-which partial batches crash is not predictable, every partial last batch is refused.
+asks :func:`partial_batch_crash` first. With ``jit_compile: auto`` (Keras's choice: off
+on a CPU, on with a GPU) it then trains with XLA, as Keras itself does on a GPU, and says
+so; with ``jit_compile: false`` it stops with :func:`refusal` before the run folder is
+made. Which partial batches crash is not predictable (the §7.2 U-Net at 160x160 trained
+with 40 examples, a last batch of 8), so every partial last batch counts.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def strided_pointwise_convs(model: Any) -> list[str]:
 
 
 def partial_batch_crash(model: Any, n_train: int, batch_size: int, *, gpu: bool) -> str | None:
-    """Why training ``model`` would crash natively here, or None when it would not.
+    """Why training ``model`` may crash natively here, or None when it would not.
 
     Args:
         model: The compiled model (its ``jit_compile`` is Keras's resolved choice).
@@ -68,10 +71,18 @@ def partial_batch_crash(model: Any, n_train: int, batch_size: int, *, gpu: bool)
     if not layers:
         return None
     return (
-        f"training may crash: TensorFlow 2.21's oneDNN CPU kernels abort the process "
-        f"(double free, segmentation fault) on an epoch's partial last batch ({last} of "
-        f"{n_train} training examples in batches of {batch_size}) through a 1x1 Conv2D with "
-        f"strides > 1 ({layers[0]}). Run with {ONEDNN_ENV}=0 in the environment (the same "
-        "computation with TensorFlow's own kernels), or set jit_compile: true (XLA), or "
-        f"make the training set a multiple of {batch_size} (data.train_limit, data.limit)"
+        f"TensorFlow 2.21's oneDNN CPU kernels may abort the process (double free, "
+        f"segmentation fault) on an epoch's partial last batch ({last} of {n_train} training "
+        f"examples in batches of {batch_size}) through a 1x1 Conv2D with strides > 1 "
+        f"({layers[0]})"
+    )
+
+
+def refusal(reason: str, batch_size: int) -> str:
+    """The error for ``jit_compile: false``: the reason and what to change."""
+    return (
+        f"training may crash: {reason}. Run with {ONEDNN_ENV}=0 in the environment (the "
+        "same computation with TensorFlow's own kernels), or set jit_compile: true or auto "
+        f"(XLA), or make the training set a multiple of {batch_size} (data.train_limit, "
+        "data.limit)"
     )

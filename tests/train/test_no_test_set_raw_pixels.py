@@ -141,14 +141,15 @@ def strided_pointwise_model(keras):
 
 def test_the_guard_names_the_layer_and_the_odd_batch(monkeypatch):
     from cnnrun.tf_env import import_keras
-    from cnnrun.train.onednn_guard import partial_batch_crash
+    from cnnrun.train.onednn_guard import partial_batch_crash, refusal
 
     keras = import_keras()
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     model = strided_pointwise_model(keras)
     model.compile(loss="sparse_categorical_crossentropy", jit_compile=False)
     why = partial_batch_crash(model, 33, 32, gpu=False)
-    assert why and "projection" in why and "(1 of 33" in why and "TF_ENABLE_ONEDNN_OPTS=0" in why
+    assert why and "projection" in why and "(1 of 33" in why
+    assert "TF_ENABLE_ONEDNN_OPTS=0" in refusal(why, 32)
     assert "(2 of 34" in (partial_batch_crash(model, 34, 32, gpu=False) or "")  # crashes too
     assert partial_batch_crash(model, 64, 32, gpu=False) is None
     assert partial_batch_crash(model, 33, 32, gpu=True) is None
@@ -164,7 +165,7 @@ def test_the_guard_names_the_layer_and_the_odd_batch(monkeypatch):
     assert partial_batch_crash(first, 33, 32, gpu=False) is None
 
 
-def test_training_the_unet_on_an_odd_last_batch_stops_before_the_run(tmp_path):
+def unet_run(tmp_path, jit_compile):
     cfg = {
         "name": "unet",
         "task": "segmentation",
@@ -174,6 +175,8 @@ def test_training_the_unet_on_an_odd_last_batch_stops_before_the_run(tmp_path):
                   "args": {"num_classes": 3, "width": 0.125}},
         "metrics": [],
         "epochs": 1,
+        "jit_compile": jit_compile,
+        "tensorboard": False,
     }  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     runs = tmp_path / "runs"
@@ -182,7 +185,21 @@ def test_training_the_unet_on_an_odd_last_batch_stops_before_the_run(tmp_path):
          str(runs)],
         capture_output=True, text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600,
     )  # fmt: skip
-    out = " ".join((res.stdout + res.stderr).split())
-    assert res.returncode == 1, out[-2000:]
+    return res.returncode, " ".join((res.stdout + res.stderr).split()), runs
+
+
+def test_the_unet_with_jit_off_and_a_partial_last_batch_stops_before_the_run(tmp_path):
+    code, out, runs = unet_run(tmp_path, False)
+    assert code == 1, out[-2000:]
     assert "training may crash" in out and "TF_ENABLE_ONEDNN_OPTS=0" in out
+    assert "(1 of 9 training examples in batches of 4)" in out
     assert not runs.exists() or not any(runs.iterdir())
+
+
+@pytest.mark.slow
+def test_the_unet_with_jit_auto_and_a_partial_last_batch_trains_with_xla(tmp_path):
+    code, out, runs = unet_run(tmp_path, "auto")
+    assert code == 0, out[-2000:]  # without XLA: exit 134 or 139, run.json left "running"
+    assert "jit_compile auto: XLA for this run" in out
+    (run,) = runs.iterdir()
+    assert json.loads((run / "run.json").read_text())["status"] == "completed"
