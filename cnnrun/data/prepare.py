@@ -19,13 +19,15 @@ class SplitCountError(DataError):
     """A count of the data section asks for more examples than there are.
 
     Attributes:
+        detail: The message without the key.
         key: The key at fault (``data.validation_split``, ``data.train_limit``), so the
             trainer can point at its line.
     """
 
-    def __init__(self, message: str, key: str) -> None:
-        super().__init__(message)
+    def __init__(self, detail: str, key: str) -> None:
+        super().__init__(f"{key}: {detail}")
         self.key = key
+        self.detail = detail
 
 
 def validation_count(cfg: DataConfig) -> int | None:
@@ -82,7 +84,7 @@ def load_splits(
     n_val = validation_count(cfg)
     if n_val is not None and data.x_val is None and n_val >= len(data.x_train):
         raise SplitCountError(
-            f"data.validation_split: {n_val} validation examples (a count), but data set "
+            f"{n_val} validation examples (a count), but data set "
             f"'{cfg.dataset}' ({data.source}) has {len(data.x_train)} examples"
             + (" after the test set was held out" if cfg.test_split and not smoke else "")
             + ": give a smaller count, or a fraction such as 0.2",
@@ -95,7 +97,7 @@ def load_splits(
     if cfg.train_limit is not None:
         if cfg.train_limit > len(splits.x_train) and not smoke:
             raise SplitCountError(
-                f"data.train_limit: {cfg.train_limit} training examples, but data set "
+                f"{cfg.train_limit} training examples, but data set "
                 f"'{cfg.dataset}' ({data.source}) has {len(splits.x_train)} left after the "
                 "test and validation examples: give a smaller train_limit (or none)",
                 "data.train_limit",

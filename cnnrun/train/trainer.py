@@ -128,7 +128,7 @@ def _train_locked(
             task=exp.task,
         )  # fmt: skip
     except SplitCountError as exc:  # a count beyond the data: point at its line
-        raise loaded.error(str(exc), exc.key) from None
+        raise loaded.error(exc.detail, exc.key) from None
     check_test_expectations(loaded, has_test=len(splits.x_test) > 0)
     _avoid_native_crash(model, exp, len(splits.x_train), dist, console)
     if splits.skipped:
