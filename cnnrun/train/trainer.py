@@ -130,7 +130,7 @@ def _train_locked(
     except SplitCountError as exc:  # a count beyond the data: point at its line
         raise loaded.error(exc.detail, exc.key) from None
     check_test_expectations(loaded, has_test=len(splits.x_test) > 0)
-    _avoid_native_crash(model, exp, len(splits.x_train), dist, console)
+    _avoid_native_crash(model, exp, dist, console)
     if splits.skipped:
         console.print(
             f"[yellow]skipped {len(splits.skipped)} unreadable file(s)[/] "
@@ -164,24 +164,23 @@ def _train_locked(
     return TrainResult(run_dir, results)
 
 
-def _avoid_native_crash(model: Any, exp: Any, n_train: int, dist: Any, console: Console) -> None:
+def _avoid_native_crash(model: Any, exp: Any, dist: Any, console: Console) -> None:
     """Train with XLA, or stop before a run folder exists, where TensorFlow would abort.
 
     See :mod:`cnnrun.train.onednn_guard`.
     """
     import tensorflow as tf
 
-    from cnnrun.train.onednn_guard import ONEDNN_ENV, partial_batch_crash, refusal
+    from cnnrun.train.onednn_guard import ONEDNN_ENV, native_crash_risk, refusal
 
     gpu = bool(tf.config.list_physical_devices("GPU"))
-    bs = exp.data.batch_size
-    reason = partial_batch_crash(model, n_train, bs, gpu=gpu) if dist.replicas == 1 else None
+    reason = native_crash_risk(model, gpu=gpu) if dist.replicas == 1 else None
     if reason is None:
         return
     if exp.jit_compile == "auto":
         model.jit_compile = True  # Keras's choice on a GPU; read when fit builds its function
     if model.jit_compile is not True:
-        raise DataError(refusal(reason, bs))
+        raise DataError(refusal(reason))
     console.print(
         f"[yellow]note:[/] jit_compile auto: XLA for this run, as Keras does on a GPU: "
         f"{reason} ({ONEDNN_ENV}=0 trains with Keras's choice instead)",

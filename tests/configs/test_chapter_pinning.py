@@ -228,8 +228,7 @@ CHAPTER: dict[str, Chapter] = {
                "data.train_limit": 1000, "data.pixel_range": "raw",
                "data.resize": "tf_bilinear"},
         # 96 synthetic examples: a smoke run validates on 64 (two batches) and trains on 32
-        # in one batch (an odd-sized last batch crashes TensorFlow 2.21's CPU training of
-        # this U-Net, plain Keras too: see the README)
+        # in one batch
         tiny_model=["model.input_shape=[32, 32, 3]", "model.args.width=0.125", "data.limit=96"],
     ),
     # §7.3: MobileNetV2 without its top (224x224) is 2,257,984, all frozen; separable
