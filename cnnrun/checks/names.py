@@ -10,7 +10,8 @@ from cnnrun import catalog
 from cnnrun.checks.layers import check_kwargs, collect, unknown_name
 from cnnrun.checks.model import check_model
 from cnnrun.config.load import LoadedConfig
-from cnnrun.data.loaders import DATASETS, dataset_tasks
+from cnnrun.config.schema import DataConfig
+from cnnrun.data.loaders import DATASETS, FOLDER_DATASETS, dataset_tasks
 from cnnrun.errors import ConfigError, ConfigErrors, did_you_mean
 
 
@@ -37,6 +38,8 @@ def name_problems(loaded: LoadedConfig) -> list[ConfigError]:
         )
     else:
         collect(problems, _check_task_data, loaded)
+        collect(problems, _check_folder_keys, loaded)
+        collect(problems, _check_no_test_set, loaded)
     # layers, backbones, graph nodes or builder; fine_tune
     for check in (check_model, _check_optimizer, _check_loss, _check_metrics, _check_callbacks):
         collect(problems, check, loaded)
@@ -193,6 +196,55 @@ def _check_task_data(loaded: LoadedConfig) -> None:
             + " | ".join(tasks),
             received=repr(exp.data.dataset),
         )
+
+
+# Issue 12: the keys of folder data sets, and a run without a test set.
+def _check_folder_keys(loaded: LoadedConfig) -> None:
+    """``data.resize`` and ``data.order`` are given only for data read from image files."""
+    data = loaded.experiment.data
+    if data.dataset in (*FOLDER_DATASETS, "synthetic"):  # synthetic: a smoke run's stand-in
+        return
+    defaults = DataConfig()
+    for key in ("resize", "order"):
+        if getattr(data, key) != getattr(defaults, key):  # (a resolved config has both)
+            raise loaded.error(
+                f"data.{key} applies to data sets read from image files",
+                f"data.{key}",
+                expected=f"data.dataset: {' | '.join(FOLDER_DATASETS)}, or no data.{key}",
+                received=f"data set {data.dataset!r}",
+            )
+
+
+def _no_test_error(loaded: LoadedConfig) -> ConfigError | None:
+    key = next((k for k in loaded.experiment.expect if k.split(".")[0] == "test"), None)
+    if key is None:
+        return None
+    return loaded.error(
+        f"expect: {key} names a test figure, but the run has no test set (data.test_split: 0)",
+        f"expect.{key}",
+        expected="a test set (data.test_split > 0), or an expectation on best.value",
+        received=key,
+    )
+
+
+def _check_no_test_set(loaded: LoadedConfig) -> None:
+    """No ``expect: {test.*: ...}`` for a folder data set with ``test_split: 0``."""
+    data = loaded.experiment.data
+    if data.dataset in ("oxford_pets", "stanford_extra") and data.test_split == 0:
+        error = _no_test_error(loaded)
+        if error is not None:
+            raise error
+
+
+def check_test_expectations(loaded: LoadedConfig, *, has_test: bool) -> None:
+    """Once the data is split: no ``expect: {test.*: ...}`` when there is no test set.
+
+    Raises:
+        ConfigError: Located at the expectation (exit 2), before a run folder is made.
+    """
+    error = None if has_test else _no_test_error(loaded)
+    if error is not None:
+        raise error
 
 
 def check_augment(loaded: LoadedConfig) -> None:

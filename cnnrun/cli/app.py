@@ -226,8 +226,11 @@ def train(
         _error(one_line(exc) + (f" (the traceback is in {log})" if log else ""))
         _base_note(exc, config_file)
         raise typer.Exit(1) from None
-    test = "  ".join(f"{k} {v:.4f}" for k, v in result.results["test"].items())
-    console.print(f"[bold green]done[/]: test {test}", highlight=False)
+    if result.results["test"] is None:
+        console.print("[bold green]done[/]: no test set (data.test_split: 0)", highlight=False)
+    else:
+        test = "  ".join(f"{k} {v:.4f}" for k, v in result.results["test"].items())
+        console.print(f"[bold green]done[/]: test {test}", highlight=False)
     missed = _report_expectations(result.results.get("expect", {}), check)
     if result.chief:
         print(result.run_dir)

@@ -145,6 +145,50 @@ class KeypointsConfig(_Strict):
     )
 
 
+def _fraction_or_count(value: Any) -> Any:
+    """A fraction in [0, 1) (a float, or 0) or a count (an int >= 1), as given."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value if value >= 1 else 0.0
+    if isinstance(value, float) and 0.0 <= value < 1.0:
+        return value
+    raise PydanticCustomError(
+        "fraction_or_count",
+        "Input should be a fraction in [0, 1) or a count (an integer >= 1)",
+    )
+
+
+# Issue 12: a split given as a fraction (0.2: the last 20%) or a count (1000: the last 1,000),
+# as scikit-learn's train_test_split reads its test_size.
+FractionOrCount = Annotated[
+    int | float,
+    BeforeValidator(_fraction_or_count),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "description": "a count: the last N"},
+                {
+                    "type": "number",
+                    "minimum": 0,
+                    "exclusiveMaximum": 1,
+                    "description": "a fraction",
+                },
+            ]
+        }
+    ),
+]
+
+
+class FolderOrder(_Strict):
+    """The order a folder data set's examples are put in before ``limit`` and the splits."""
+
+    shuffle: Literal["numpy", "python_random", "none"] = Field(
+        "numpy",
+        description="numpy: NumPy's permutation; python_random: sorted by image path, then "
+        "random.Random(seed).shuffle (the Keras examples'); none: sorted by image path",
+    )
+    seed: Int = Field(1337, ge=0, description="the shuffle's seed (independent of `seed:`)")
+
+
 class DataConfig(_Strict):
     """Where the examples come from and how they are batched."""
 
@@ -163,8 +207,10 @@ class DataConfig(_Strict):
         description="split: hold out `validation_split` of the training set; "
         "test: validate on the test set; none: no validation",
     )
-    validation_split: Float = Field(
-        0.1, ge=0.0, lt=1.0, description="fraction of training examples held out (the last ones)"
+    validation_split: FractionOrCount = Field(
+        0.1,
+        description="examples held out for validation (the last ones): a fraction in "
+        "[0, 1), or an integer N >= 1: a count, the last N",
     )
     batch_size: Int = Field(32, ge=1, description="examples per training step")
     limit: Int | None = Field(
@@ -194,6 +240,28 @@ class DataConfig(_Strict):
         False,
         description="skip (and count) images or masks that cannot be read; false: a bad "
         "file is an error naming it",
+    )
+    # Issue 12 (§7.2, §7.3): how folder photos are read, ordered and fed.
+    pixel_range: Literal["unit", "raw"] = Field(
+        "unit",
+        description="unit: 0..255 pixels divided by 255 as they are fed; raw: fed as they "
+        "are, 0..255 float32 (the §7.2 example)",
+    )
+    resize: Literal["pillow_bilinear", "tf_bilinear", "imgaug_linear"] = Field(
+        "pillow_bilinear",
+        description="folder data sets (oxford_pets, stanford_extra, folder): how photos are "
+        "resized: Pillow bilinear (antialiased) to uint8; tf.image.resize bilinear kept "
+        "float32 (4x the memory); imgaug/OpenCV linear to uint8. Masks: nearest",
+    )
+    order: FolderOrder = Field(
+        default_factory=lambda: FolderOrder(),
+        description="folder data sets: the order of the examples before the splits",
+    )
+    train_limit: Int | None = Field(
+        None,
+        ge=1,
+        description="use only the first N training examples, counted after the test and "
+        "validation examples were held out",
     )
     augment: list[Any] = Field(
         default_factory=list,

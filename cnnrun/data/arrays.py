@@ -128,13 +128,17 @@ def fit_to_input(x: np.ndarray, input_shape: tuple[int, ...], name: str) -> np.n
 
 
 def split(
-    data: ArrayData, input_shape: tuple[int, ...], validation: str, validation_split: float
+    data: ArrayData,
+    input_shape: tuple[int, ...],
+    validation: str,
+    validation_split: float | int,
 ) -> Splits:
     """Shape the arrays for the model and hold out validation examples.
 
     Like Keras's ``validation_split``, the held-out examples are the last ones of the
     training set, taken before any shuffling; a data set with validation examples of its
-    own (``data.x_val``) gives those instead.
+    own (``data.x_val``) gives those instead. ``validation_split`` is a fraction, or a
+    count when it is an ``int`` (the last N examples).
     """
     x_train = fit_to_input(data.x_train, input_shape, "training")
     x_test = fit_to_input(data.x_test, input_shape, "test")
@@ -145,7 +149,10 @@ def split(
     elif validation == "split" and data.x_val is not None and data.y_val is not None:
         x_val, y_val = fit_to_input(data.x_val, input_shape, "validation"), _labels(data.y_val)
     elif validation == "split" and validation_split > 0:
-        n_val = int(len(x_train) * validation_split)
+        if isinstance(validation_split, int):
+            n_val = validation_split
+        else:
+            n_val = int(len(x_train) * validation_split)
         if n_val < 1 or n_val >= len(x_train):
             raise ValueError(
                 f"validation_split {validation_split} of {len(x_train)} examples leaves "

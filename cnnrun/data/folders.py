@@ -30,11 +30,19 @@ JSON's own placeholder) and ``v = 0``; the loss and metrics of
 corner. No EXIF rotation is applied (the annotations are in the stored pixel grid).
 
 Images are decoded in parallel threads (Pillow releases the GIL while decoding) and
-resized with Pillow: photos bilinearly (antialiased), masks with nearest neighbour.
+resized as ``resize`` says (``data.resize``): with Pillow, bilinearly (antialiased), to
+``uint8`` (the default); with ``tf.image.resize`` (bilinear, no antialiasing), kept
+``float32`` in 0..255, as the §7.2 example (4x the memory); or with imgaug's linear
+``Resize`` (OpenCV ``INTER_LINEAR``), ``uint8``, as the §7.3 example. Masks are resized
+with nearest neighbour: ``tf.image.resize(method="nearest")`` with ``tf_bilinear`` (the
+§7.2 example's; it picks other pixels than Pillow's at some sizes), Pillow's otherwise.
+Before ``limit`` and the splits the examples are put in an order (``order``): NumPy's
+permutation (the default), ``python_random`` (sorted by image path, then
+``random.Random(seed).shuffle``, as the Keras examples) or ``none`` (sorted by path).
 A file that cannot be read raises :class:`~cnnrun.errors.DataError` naming it; with
 ``skip_bad=True`` it is skipped instead and listed in the result's ``skipped``.
 
-No TensorFlow is imported here.
+No TensorFlow is imported here, except to resize with ``tf_bilinear``.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -87,6 +96,13 @@ STANFORD_JOINTS: list[tuple[str, str]] = [
     ("Throat", "#a9d08e"),
 ]
 NUM_JOINTS = len(STANFORD_JOINTS)
+RESIZE_METHODS = ("pillow_bilinear", "tf_bilinear", "imgaug_linear")
+ORDERS = ("numpy", "python_random", "none")
+
+
+def resized_dtype(resize: str) -> type:
+    """The dtype of images resized with ``resize`` (``float32`` for ``tf_bilinear``)."""
+    return np.float32 if resize == "tf_bilinear" else np.uint8
 
 
 class SegmentationSet(NamedTuple):
@@ -137,11 +153,19 @@ def _size(image_size: Sequence[int]) -> tuple[int, int]:
     return int(image_size[0]), int(image_size[1])
 
 
-def decode_image(path: Path, size: tuple[int, int] | None = None) -> tuple[np.ndarray, int, int]:
-    """Decode an image file into RGB ``uint8``, optionally resized to ``size = (h, w)``.
+def decode_image(
+    path: Path, size: tuple[int, int] | None = None, resize: str = "pillow_bilinear"
+) -> tuple[np.ndarray, int, int]:
+    """Decode an image file into RGB, optionally resized to ``size = (h, w)``.
+
+    Args:
+        path: The image file.
+        size: ``(height, width)``, or None to keep the file's size.
+        resize: ``pillow_bilinear``, ``tf_bilinear`` or ``imgaug_linear`` (module docstring).
 
     Returns:
-        The array and the original width and height.
+        The array (``uint8``; ``float32`` 0..255 with ``tf_bilinear``) and the original
+        width and height.
 
     Raises:
         _Bad: When the file is missing, empty, truncated or not an image.
@@ -151,13 +175,14 @@ def decode_image(path: Path, size: tuple[int, int] | None = None) -> tuple[np.nd
     try:
         with open_image(path) as im:
             width, height = im.size
-            if size is not None and im.format == "JPEG":
+            pillow = resize == "pillow_bilinear"
+            if size is not None and pillow and im.format == "JPEG":
                 im.draft("RGB", (size[1], size[0]))  # DCT scaling: faster, still >= size
             im.load()  # decode now: a truncated file fails here, not later
             im = im.convert("RGB")
-            if size is not None and im.size != (size[1], size[0]):
+            if size is not None and pillow and im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            return np.asarray(im, dtype=np.uint8), width, height
+            array = np.asarray(im, dtype=np.uint8)
     except TooManyPixels as exc:
         raise _Bad(str(exc)) from None
     except FileNotFoundError:
@@ -169,6 +194,28 @@ def decode_image(path: Path, size: tuple[int, int] | None = None) -> tuple[np.nd
         raise _Bad(f"corrupt or truncated image ({exc})") from None
     except Image.DecompressionBombError as exc:
         raise _Bad(str(exc)) from None
+    if size is not None and resize != "pillow_bilinear":
+        array = resize_array(array, size, resize)
+    return array, width, height
+
+
+def resize_array(image: np.ndarray, size: tuple[int, int], resize: str) -> np.ndarray:
+    """One ``(H, W, C)`` ``uint8`` image resized by ``tf_bilinear`` or ``imgaug_linear``."""
+    if resize == "tf_bilinear":
+        from cnnrun.tf_env import import_keras
+
+        import_keras()  # TensorFlow, quietly
+        import tensorflow as tf
+
+        # bilinear, antialias=False, half-pixel centres; float32 0..255, not rounded
+        return tf.image.resize(image, size).numpy().astype(np.float32, copy=False)
+    if resize == "imgaug_linear":
+        from cnnrun.data.augment import import_imgaug
+
+        iaa = import_imgaug()  # imgaug 0.4.0 on NumPy 2
+        resizer = iaa.Resize({"height": size[0], "width": size[1]}, interpolation="linear")
+        return np.asarray(resizer(image=image), dtype=np.uint8)
+    raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
 
 
 def _empty(path: Path) -> bool:
@@ -178,8 +225,11 @@ def _empty(path: Path) -> bool:
         return False
 
 
-def _decode_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """A trimap (values 1, 2, 3) as classes 0, 1, 2, resized with nearest neighbour."""
+def _decode_mask(path: Path, size: tuple[int, int], tf_nearest: bool = False) -> np.ndarray:
+    """A trimap (values 1, 2, 3) as classes 0, 1, 2, resized with nearest neighbour.
+
+    ``tf_nearest``: with ``tf.image.resize(method="nearest")`` instead of Pillow's.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -187,7 +237,7 @@ def _decode_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
             im.load()
             if im.mode not in ("L", "P", "I", "I;16", "1"):
                 im = im.getchannel(0)
-            if im.size != (size[1], size[0]):
+            if im.size != (size[1], size[0]) and not tf_nearest:
                 im = im.resize((size[1], size[0]), Image.Resampling.NEAREST)
             arr = np.asarray(im)
     except TooManyPixels as exc:
@@ -199,6 +249,13 @@ def _decode_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
         raise _Bad(reason) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise _Bad(f"corrupt or truncated trimap ({exc})") from None
+    if tf_nearest and arr.shape[:2] != size:
+        from cnnrun.tf_env import import_keras
+
+        import_keras()
+        import tensorflow as tf
+
+        arr = tf.image.resize(arr[..., None], size, method="nearest").numpy()[..., 0]
     values = np.unique(arr)
     if values.size and (values.min() < 1 or values.max() > 3):
         raise _Bad(f"trimap values {values.tolist()[:8]} are not all 1, 2 or 3")
@@ -316,6 +373,27 @@ def _shuffled(items: list, seed: int | None) -> list:
     return [items[i] for i in order]
 
 
+def ordered(items: list, order: str, seed: int | None, key: Callable[[Any], str] = str) -> list:
+    """``items`` in the order ``data.order`` names.
+
+    Args:
+        items: Image paths (or entries naming them).
+        order: ``numpy``: NumPy's permutation of ``items`` as given, fixed by ``seed``
+            (unchanged when None); ``python_random``: sorted by ``key`` (the image path),
+            then ``random.Random(seed).shuffle``, as the Keras examples; ``none``: sorted.
+        seed: The shuffle's seed.
+        key: The image path of an item.
+    """
+    if order == "numpy":
+        return _shuffled(items, seed)
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    items = sorted(items, key=key)
+    if order == "python_random":
+        random.Random(seed).shuffle(items)
+    return items
+
+
 def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
@@ -329,6 +407,8 @@ def read_oxford_pets(
     progress: bool | Any = False,
     workers: int | None = None,
     shuffle_seed: int | None = None,
+    order: str = "numpy",
+    resize: str = "pillow_bilinear",
 ) -> SegmentationSet:
     """Read Oxford-IIIT Pet photos and trimaps, resized to ``image_size``.
 
@@ -343,6 +423,8 @@ def read_oxford_pets(
         workers: Decoding threads (default: CPU count + 2, at most 8).
         shuffle_seed: Put the files in a random order fixed by this seed before ``limit``
             (the official files are sorted by breed, cats first).
+        order: How ``shuffle_seed`` orders them (:func:`ordered`).
+        resize: How the photos are resized (``data.resize``; the module docstring).
 
     Returns:
         Images, masks (0 pet, 1 background, 2 border), names, skipped files.
@@ -367,15 +449,16 @@ def read_oxford_pets(
     files = sorted((p for p in images_dir.iterdir() if _is_image(p)), key=lambda p: p.name)
     if not files:
         raise DataError(f"data set 'oxford_pets': no images in {images_dir}")
-    files = _shuffled(files, shuffle_seed)
+    files = ordered(files, order, shuffle_seed)
     files = files[:limit] if limit is not None else files
     n = len(files)
-    images = np.zeros((n, *size, 3), np.uint8)
+    images = np.zeros((n, *size, 3), resized_dtype(resize))
     masks = np.zeros((n, *size), np.uint8)
+    tf_nearest = resize == "tf_bilinear"
 
     def read_one(i: int, path: Path) -> None:
-        images[i] = decode_image(path, size)[0]
-        masks[i] = _decode_mask(trimaps_dir / f"{path.stem}.png", size)
+        images[i] = decode_image(path, size, resize)[0]
+        masks[i] = _decode_mask(trimaps_dir / f"{path.stem}.png", size, tf_nearest)
 
     bad = _read_all(
         files, read_one, lambda p: str(p), skip_bad=skip_bad, progress=progress,
@@ -481,6 +564,8 @@ def read_stanford_extra(
     progress: bool | Any = False,
     workers: int | None = None,
     shuffle_seed: int | None = None,
+    order: str = "numpy",
+    resize: str = "pillow_bilinear",
 ) -> KeypointSet:
     """Read Stanford Dogs photos with their StanfordExtra keypoints.
 
@@ -495,6 +580,8 @@ def read_stanford_extra(
         workers: Decoding threads (default: CPU count + 2, at most 8).
         shuffle_seed: Put the annotations in a random order fixed by this seed before
             ``limit`` (the JSON is sorted by breed).
+        order: How ``shuffle_seed`` orders them (:func:`ordered`; sorted by ``img_path``).
+        resize: How the photos are resized (``data.resize``; the module docstring).
 
     Returns:
         Images, keypoints ``(N, 24, 3)`` in ``[0, 1]``, names (``img_path``), skipped.
@@ -509,15 +596,15 @@ def read_stanford_extra(
     json_path = find_stanford_json(root, json_name)
     images_dir = _images_dir(root)
     entries = read_stanford_json(json_path)
-    entries = _shuffled(entries, shuffle_seed)
+    entries = ordered(entries, order, shuffle_seed, key=lambda e: e["img_path"])
     entries = entries[:limit] if limit is not None else entries
     n = len(entries)
     joints = len(entries[0]["joints"])
-    images = np.zeros((n, *size, 3), np.uint8)
+    images = np.zeros((n, *size, 3), resized_dtype(resize))
     keypoints = np.zeros((n, joints, 3), np.float32)
 
     def read_one(i: int, entry: dict[str, Any]) -> None:
-        images[i], width, height = decode_image(images_dir / entry["img_path"], size)
+        images[i], width, height = decode_image(images_dir / entry["img_path"], size, resize)
         keypoints[i] = normalized_joints(entry, width, height)
 
     bad = _read_all(

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from cnnrun.data.arrays import ArrayData
-from cnnrun.data.folders import _read_all, _shuffled, _size, decode_image
+from cnnrun.data.folders import _read_all, _size, decode_image, ordered, resized_dtype
 from cnnrun.errors import DataError
 
 SPLIT_DIRS = ("train", "val", "test")
@@ -187,8 +187,8 @@ def available_memory() -> int | None:
     return None
 
 
-def _check_memory(n: int, size: tuple[int, int], source: str) -> None:
-    need = n * size[0] * size[1] * 3
+def _check_memory(n: int, size: tuple[int, int], source: str, itemsize: int = 1) -> None:
+    need = n * size[0] * size[1] * 3 * itemsize
     free = available_memory()
     if free is not None and need > MEMORY_FRACTION * free:
         raise DataError(
@@ -205,17 +205,20 @@ def decode_files(
     *,
     progress: bool | Any = False,
     description: str = "reading images",
+    resize: str = "pillow_bilinear",
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
-    """Decode images into one ``uint8`` RGB array; labels ``int32``; the skipped files.
+    """Decode images into one RGB array; labels ``int32``; the skipped files.
+
+    The array is ``uint8``, or ``float32`` with ``resize="tf_bilinear"``.
 
     Raises:
         DataError: At the first unreadable file (unless ``skip_bad``), naming it.
     """
-    images = np.zeros((len(items), *size, 3), np.uint8)
+    images = np.zeros((len(items), *size, 3), resized_dtype(resize))
     labels = np.array([label for _, label in items], np.int32)
 
     def read_one(i: int, item: tuple[Path, int]) -> None:
-        images[i] = decode_image(item[0], size)[0]
+        images[i] = decode_image(item[0], size, resize)[0]
 
     bad = _read_all(
         items, read_one, lambda item: str(item[0]), skip_bad=skip_bad, progress=progress,
@@ -236,6 +239,8 @@ def read_image_folder(
     *,
     progress: bool | Any = False,
     shuffle_seed: int | None = None,
+    order: str = "numpy",
+    resize: str = "pillow_bilinear",
 ) -> ArrayData:
     """Read a class-per-subfolder folder or a ``path,label`` CSV (see the module docstring).
 
@@ -247,6 +252,8 @@ def read_image_folder(
         skip_bad: Skip unreadable images (listed in ``skipped``) instead of raising.
         progress: Show a Rich progress bar.
         shuffle_seed: The fixed random order of the training images (None: file order).
+        order: How ``shuffle_seed`` orders them (:func:`cnnrun.data.folders.ordered`).
+        resize: How they are resized (``data.resize``, :mod:`cnnrun.data.folders`).
 
     Returns:
         RGB ``uint8`` images and ``int32`` labels; ``x_val`` when there is a ``val/``, a
@@ -258,23 +265,25 @@ def read_image_folder(
     """
     size = _size(image_size)
     listing = list_images(path, extensions)
-    train = _shuffled(listing.files["train"], shuffle_seed)
+    train = ordered(listing.files["train"], order, shuffle_seed, key=lambda item: str(item[0]))
     train = train[:limit] if limit is not None else train
     val, test = listing.files["val"], listing.files["test"]
-    _check_memory(len(train) + len(val) + len(test), size, listing.source)
+    dtype = resized_dtype(resize)
+    _check_memory(len(train) + len(val) + len(test), size, listing.source, dtype().itemsize)
     skipped: list[tuple[str, str]] = []
     parts = {}
     for name, items in (("train", train), ("val", val), ("test", test)):
         if not items:
             continue
         x, y, bad = decode_files(
-            items, size, skip_bad, progress=progress, description=f"reading {name} images"
-        )
+            items, size, skip_bad, progress=progress, description=f"reading {name} images",
+            resize=resize,
+        )  # fmt: skip
         skipped += bad
         parts[name] = (x, y)
     if "train" not in parts or not len(parts["train"][0]):
         raise DataError(f"data set 'folder': none of the training images in {path} can be read")
-    empty = np.zeros((0, *size, 3), np.uint8), np.zeros((0,), np.int32)
+    empty = np.zeros((0, *size, 3), dtype), np.zeros((0,), np.int32)
     x_test, y_test = parts.get("test", empty)
     x_val, y_val = parts.get("val", (None, None))
     return ArrayData(

@@ -314,6 +314,8 @@ def _channels(images: np.ndarray, input_shape: tuple[int, ...], dataset: str) ->
         return images
     if channels == 1:
         grey = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        if images.dtype != np.uint8:  # resize: tf_bilinear keeps float32, unrounded
+            return grey[..., None]
         return np.clip(np.rint(grey), 0, 255).astype(np.uint8)[..., None]
     raise DataError(
         f"data set '{dataset}' has RGB photos, but the model's input_shape "
@@ -324,8 +326,11 @@ def _channels(images: np.ndarray, input_shape: tuple[int, ...], dataset: str) ->
 # Folder data sets are sorted by breed (Oxford: cats first); their examples are put in
 # one fixed random order (the Keras examples shuffle with seed 1337 too) before `limit`
 # and the test / validation splits, which take the last ones. Independent of `seed:`, so
-# runs with different seeds are tested on the same photos.
+# runs with different seeds are tested on the same photos. `data.order` says how (its
+# seed defaults to this one).
 FOLDER_ORDER_SEED = 1337
+# The data sets read from image files, which `data.resize` and `data.order` apply to.
+FOLDER_DATASETS = ("oxford_pets", "stanford_extra", "folder")
 
 
 def _console_progress() -> bool:
@@ -347,7 +352,8 @@ def load_oxford_pets(
 
     data = read_oxford_pets(
         _folder(cfg, "oxford_pets"), input_shape[:2], cfg.limit, cfg.skip_bad_images,
-        progress=_console_progress(), shuffle_seed=FOLDER_ORDER_SEED,
+        progress=_console_progress(), shuffle_seed=cfg.order.seed, order=cfg.order.shuffle,
+        resize=cfg.resize,
     )  # fmt: skip
     x = _channels(data.images, input_shape, "oxford_pets")
     empty = np.zeros((0, *x.shape[1:]), x.dtype), np.zeros((0, *data.masks.shape[1:]), np.uint8)
@@ -371,7 +377,8 @@ def load_stanford_extra(
     folder = _folder(cfg, "stanford_extra")
     data = read_stanford_extra(
         folder, cfg.json_name, input_shape[:2], cfg.limit, cfg.skip_bad_images,
-        progress=_console_progress(), shuffle_seed=FOLDER_ORDER_SEED,
+        progress=_console_progress(), shuffle_seed=cfg.order.seed, order=cfg.order.shuffle,
+        resize=cfg.resize,
     )  # fmt: skip
     joints = data.keypoints.shape[1]
     if 2 * joints != num_classes:
@@ -408,7 +415,8 @@ def load_folder(cfg: DataConfig, input_shape: tuple[int, ...], num_classes: int)
         path = locate.find([cfg.path], None) or path
     data = read_image_folder(
         path, input_shape[:2], limit=cfg.limit, skip_bad=cfg.skip_bad_images,
-        progress=_console_progress(), shuffle_seed=FOLDER_ORDER_SEED,
+        progress=_console_progress(), shuffle_seed=cfg.order.seed, order=cfg.order.shuffle,
+        resize=cfg.resize,
     )  # fmt: skip
     data.x_train = _channels(data.x_train, input_shape, "folder")
     data.x_test = _channels(data.x_test, input_shape, "folder")

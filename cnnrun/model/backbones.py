@@ -13,9 +13,10 @@ Its keys are the network's own constructor arguments (``include_top``, ``weights
   ``fine_tune`` unfreezes it (as Keras's transfer-learning guide recommends);
 - ``preprocess`` (default true): cnnrun feeds ``uint8`` images scaled to [0, 1], while the
   networks' ``preprocess_input`` expects 0..255; the backbone is preceded by a
-  :class:`~cnnrun.model.preprocess.BackbonePreprocess` layer that multiplies by 255 and
-  then applies the network's own ``preprocess_input`` (caffe, tf or torch mode, or
-  nothing for the networks that rescale inside). Set it false when the images reaching
+  :class:`~cnnrun.model.preprocess.BackbonePreprocess` layer that multiplies by 255 (by 1
+  with ``data.pixel_range: raw``, which feeds 0..255) and then applies the network's own
+  ``preprocess_input`` (caffe, tf or torch mode, or nothing for the networks that rescale
+  inside). Set it false when the images reaching
   the backbone are already what the network expects.
 
 ``weights``: ``imagenet`` (Keras's default) is read from Keras's cache,
@@ -319,6 +320,7 @@ def apply_backbone(
     loaded: Any = None,
     path: str = "",
     float32_output: bool = False,
+    pixel_range: str = "unit",
 ) -> Any:
     """Apply a backbone (and its preprocessing) to the tensor ``x``; return the output.
 
@@ -334,6 +336,8 @@ def apply_backbone(
         path: The layer's key path.
         float32_output: Cast the output to float32 (the model's output under a mixed
             precision policy, so that softmax and the loss stay in float32).
+        pixel_range: The experiment's ``data.pixel_range``: the preprocessing multiplies
+            by 255 only for ``unit`` (with ``raw`` its input is 0..255 already).
     """
     args, trainable, preprocess = split_args(network, kwargs)
     args.setdefault("input_shape", tuple(int(d) for d in x.shape[1:]))
@@ -350,7 +354,8 @@ def apply_backbone(
         from cnnrun.model.preprocess import BackbonePreprocess
 
         module = applications()[network]["module"]
-        x = BackbonePreprocess(module, name=f"{name}_preprocess")(x)
+        scale = 1.0 if pixel_range == "raw" else 255.0
+        x = BackbonePreprocess(module, scale=scale, name=f"{name}_preprocess")(x)
     try:
         y = model(x, training=False) if not trainable else model(x)
     except Exception as exc:

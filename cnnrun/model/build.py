@@ -59,6 +59,7 @@ def _build_stack(keras: Any, exp: Experiment, loaded: LoadedConfig | None, polic
                 loaded=loaded,
                 path=path,
                 float32_output=i == last and policy != "float32",
+                pixel_range=exp.data.pixel_range,
             )
             continue
         if i == last and policy != "float32" and "dtype" not in spec.kwargs:

@@ -235,6 +235,7 @@ def build_graph(keras: Any, exp: Experiment, loaded: Any = None, policy: str = "
                 loaded=loaded,
                 path=path,
                 float32_output=node.name in outputs and policy != "float32",
+                pixel_range=exp.data.pixel_range,
             )
             continue
         kwargs = {**spec.kwargs, "name": node.name}

@@ -78,6 +78,7 @@ def evaluate_with_report(
     """
     import numpy as np
 
+    from cnnrun.data.pixels import divide_by_255
     from cnnrun.train.pipeline import dataset
 
     run = load_run(run_dir)
@@ -91,7 +92,9 @@ def evaluate_with_report(
     key = {"test": "test", "val": "val", "train": "train"}[str(split)]
     x, y = getattr(splits, f"x_{key}", None), getattr(splits, f"y_{key}", None)
     if x is None or y is None or len(x) == 0:
-        raise DataError(f"{run_dir}: the run has no {split} examples (data.validation?)")
+        why = "data.test_split: 0: no test set" if key == "test" else "data.validation?"
+        raise DataError(f"{run_dir}: the run has no {split} examples ({why})")
+    scale = divide_by_255(run.data_config, np.asarray(x))
     y = _labels_for(run.task, np.asarray(y))
     one_hot = None
     loss = run.config.get("loss")
@@ -99,14 +102,16 @@ def evaluate_with_report(
     if loss_name == "categorical_crossentropy":
         one_hot = int(run.model.output_shape[-1])
     bs = int(batch_size or run.data.get("batch_size") or 32)
-    values = run.model.evaluate(dataset(x, y, bs, one_hot=one_hot), return_dict=True, verbose=0)
+    values = run.model.evaluate(
+        dataset(x, y, bs, one_hot=one_hot, scale=scale), return_dict=True, verbose=0
+    )
     out = {k: float(v) for k, v in values.items()}
     report = None
     if run.task == "classification":
         from cnnrun.train.class_results import predict_report
 
         names = getattr(splits, "class_names", None) or _class_names(run.run_dir)
-        report = predict_report(run.model, x, y, bs, names)
+        report = predict_report(run.model, x, y, bs, names, scale=scale)
         if report is not None:
             out["macro_f1"] = report["macro"]["f1"]
     return out, report

@@ -13,7 +13,9 @@ which task the model does (``task:``), and so which picture ``predict`` draws:
   part of a StanfordExtra folder (``Images/`` and its JSON), in StanfordExtra's colours.
 
 Images given to ``predict`` are read with Pillow, converted to the model's channels
-(grey or RGB), resized to its input size and divided by 255, as the trainer feeds them.
+(grey or RGB), resized to its input size and divided by 255, as the trainer feeds them:
+the run's ``data.resize`` says how they are resized and its ``data.pixel_range`` whether
+they are divided (``raw``: fed as 0..255).
 """
 
 from __future__ import annotations
@@ -42,12 +44,25 @@ KNOWN_CLASS_NAMES: dict[str, str] = {
 }
 
 
-def read_input_image(path: Path, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def read_input_image(
+    path: Path,
+    shape: tuple[int, int, int],
+    *,
+    resize: str = "pillow_bilinear",
+    pixel_range: str = "unit",
+) -> tuple[np.ndarray, np.ndarray]:
     """An image file as the model takes it, and the original (RGB or grey) for pictures.
 
+    Args:
+        path: The image file.
+        shape: The model's ``(height, width, channels)``.
+        resize: The run's ``data.resize`` (``pillow_bilinear``, ``tf_bilinear``,
+            ``imgaug_linear``).
+        pixel_range: The run's ``data.pixel_range``: ``unit`` divides by 255, ``raw`` not.
+
     Returns:
-        ``(model_input, original)``: ``float32`` ``(H, W, C)`` in ``[0, 1]``, and the
-        file's pixels as ``uint8``.
+        ``(model_input, original)``: ``float32`` ``(H, W, C)`` in ``[0, 1]`` (``raw``:
+        0..255), and the file's pixels as ``uint8``.
 
     Raises:
         DataError: When the file cannot be read, naming it.
@@ -70,9 +85,19 @@ def read_input_image(path: Path, shape: tuple[int, int, int]) -> tuple[np.ndarra
         raise DataError(f"{path}: not an image Pillow can read (or an empty file)") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: corrupt or truncated image ({exc})") from None
-    resized = original.resize((w, h), Image.Resampling.BILINEAR)
-    x = np.asarray(resized, dtype=np.float32) / 255.0
+    if resize == "pillow_bilinear":
+        x = np.asarray(original.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+    else:  # as the folder data sets read them: RGB resized, then made grey
+        from cnnrun.data.folders import resize_array
+
+        rgb = resize_array(np.asarray(original.convert("RGB"), np.uint8), (h, w), resize)
+        x = rgb.astype(np.float32)
+        if c == 1:
+            x = x @ np.array([0.299, 0.587, 0.114], np.float32)
+            x = x if resize == "tf_bilinear" else np.clip(np.rint(x), 0, 255)
     x = x.reshape(h, w, c)
+    if pixel_range != "raw":
+        x = x / 255.0
     return x, np.asarray(original, dtype=np.uint8)
 
 
@@ -223,12 +248,13 @@ def predict_files(
     task = run.task
     targets = _out_names(files, out)
     stanford = _StanfordIndex(run.data.get("path"), run.data.get("json_name"))
+    resize, pixel_range = run.data_config.resize, run.data_config.pixel_range
     written: list[Path] = []
     for start in range(0, len(files), PREDICT_BATCH):
         chunk, read, chunk_targets = [], [], []
         for f, target in zip(files[start : start + PREDICT_BATCH], targets[start:], strict=False):
             try:
-                read.append(read_input_image(f, shape))
+                read.append(read_input_image(f, shape, resize=resize, pixel_range=pixel_range))
             except DataError as exc:
                 if on_bad_file is None:
                     raise
@@ -246,8 +272,9 @@ def predict_files(
             if task == "segmentation":
                 pred = outputs[i]
                 n = int(pred.shape[-1])
+                shown = x / 255.0 if pixel_range == "raw" else x
                 pictures.segmentation_png(
-                    x, _true_mask(f, shape[:2]), pred, target,
+                    shown, _true_mask(f, shape[:2]), pred, target,
                     class_names=_class_names(run, n), title=f.name,
                 )  # fmt: skip
             elif task == "keypoints":

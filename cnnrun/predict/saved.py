@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from cnnrun import runfiles
 from cnnrun.errors import ConfigError, DataError
 
-if TYPE_CHECKING:
-    pass  # imported where used: `cnnrun --help` stays fast
+if TYPE_CHECKING:  # imported where used: `cnnrun --help` stays fast
+    from cnnrun.config.schema import DataConfig
 
 
 @dataclass
@@ -30,6 +30,17 @@ class SavedRun:
     def data(self) -> dict[str, Any]:
         data = self.config.get("data")
         return data if isinstance(data, dict) else {}
+
+    @property
+    def data_config(self) -> DataConfig:
+        """The run's data section, typed (defaults for keys an older run does not record)."""
+        from cnnrun.config.schema import DataConfig
+
+        try:
+            return DataConfig.model_validate(self.data)
+        except ValueError:  # pydantic's ValidationError: read the keys that matter alone
+            keys = ("dataset", "pixel_range", "resize")
+            return DataConfig.model_validate({k: self.data[k] for k in keys if k in self.data})
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

@@ -109,6 +109,8 @@ def results_table(record: RunRecord) -> RenderableType:
     grid.add_column(justify="right")
     for name, value in record.test.items():
         grid.add_row(f"test {name}", format_metric(value))
+    if "test" in record.results and record.results["test"] is None:  # data.test_split: 0
+        grid.add_row("test", "— (no test set)")
     best = record.best
     if best:
         at = f" (epoch {best.epoch})" if best.epoch is not None else ""

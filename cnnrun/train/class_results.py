@@ -20,16 +20,17 @@ def predict_report(
     batch_size: int,
     class_names: Sequence[str] | None,
     callbacks: Sequence[Any] = (),
+    scale: bool | None = None,
 ) -> dict[str, Any] | None:
     """The per-class report of ``model`` on ``(x, y)``; None when it is not a classifier.
 
     A model with several outputs, or with outputs that are not ``(N, classes)``, has no
-    report.
+    report. ``scale``: divide the images by 255 (None: when they are ``uint8``).
     """
     if len(x) == 0 or np.asarray(y).ndim != 1:
         return None
     outputs = model.predict(
-        dataset(x, y, batch_size), verbose=0, callbacks=list(callbacks)
+        dataset(x, y, batch_size, scale=scale), verbose=0, callbacks=list(callbacks)
     )  # fmt: skip
     if not isinstance(outputs, np.ndarray) or outputs.ndim != 2:
         return None

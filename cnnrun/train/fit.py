@@ -12,6 +12,7 @@ from rich.console import Console
 from cnnrun import runfiles
 from cnnrun.config.schema import Experiment
 from cnnrun.data.arrays import Splits
+from cnnrun.data.pixels import divide_by_255
 from cnnrun.model.build import output_classes
 from cnnrun.train import callbacks as cb
 from cnnrun.train import expect
@@ -49,6 +50,9 @@ def fit_and_evaluate(
 ) -> dict[str, Any]:
     """Train from ``ctx.start`` (or epoch 1), evaluate on the test split, write ``results.json``.
 
+    Without test examples (``data.test_split: 0``) there is no evaluation and
+    ``results.json`` has ``"test": null``.
+
     Returns:
         The content of ``results.json``.
 
@@ -58,14 +62,19 @@ def fit_and_evaluate(
     one_hot = output_classes(model) if exp.loss.name == "categorical_crossentropy" else None
     logger, checkpointer = _fit(model, exp, splits, epochs, ctx, one_hot)
     t0 = time.perf_counter()
-    test_ds = dataset(splits.x_test, splits.y_test, exp.data.batch_size, one_hot=one_hot)
-    if ctx.distributed:
-        test_ds = shard_by_data(test_ds)
-    test = model.evaluate(test_ds, return_dict=True, verbose=0, callbacks=[cb.StopCheck()])
+    test = None
+    if len(splits.x_test):
+        test_ds = dataset(
+            splits.x_test, splits.y_test, exp.data.batch_size, one_hot=one_hot,
+            scale=divide_by_255(exp.data, splits.x_test),
+        )  # fmt: skip
+        if ctx.distributed:
+            test_ds = shard_by_data(test_ds)
+        test = model.evaluate(test_ds, return_dict=True, verbose=0, callbacks=[cb.StopCheck()])
     results = _results(exp, ctx, test, logger, checkpointer, time.perf_counter() - t0, splits)
     if isinstance(getattr(ctx.record, "data", None), dict) and "init_from" in ctx.record.data:
         results["init_from"] = ctx.record.data["init_from"]  # recorded by the trainer
-    if exp.task == "classification":
+    if exp.task == "classification" and test is not None:
         _add_class_results(model, exp, splits, ctx, results)
     runfiles.write_json(ctx.run_dir / runfiles.RESULTS, results)
     end_session(exp, ctx.run_dir, results["test"])
@@ -87,7 +96,7 @@ def _add_class_results(
 
     report = predict_report(
         model, splits.x_test, splits.y_test, exp.data.batch_size, splits.class_names,
-        [cb.StopCheck()],
+        [cb.StopCheck()], scale=divide_by_255(exp.data, splits.x_test),
     )  # fmt: skip
     if report is None:
         return
@@ -115,7 +124,7 @@ def _fit(
         ds, _ = training_stream(
             splits.x_train, splits.y_train, bs, first_epoch=start, epochs=end,
             seed=exp.seed, shuffle=exp.data.shuffle, one_hot=one_hot, augment=augment,
-            drop_remainder=drop,
+            drop_remainder=drop, scale=divide_by_255(exp.data, splits.x_train),
         )  # fmt: skip
         return shard_by_data(ds) if ctx.distributed else ds
 
@@ -123,7 +132,10 @@ def _fit(
     steps = n // bs if drop else -(-n // bs)  # as training_stream's
     val_ds = None
     if splits.x_val is not None:
-        val_ds = dataset(splits.x_val, splits.y_val, bs, one_hot=one_hot, drop_remainder=drop)
+        val_ds = dataset(
+            splits.x_val, splits.y_val, bs, one_hot=one_hot, drop_remainder=drop,
+            scale=divide_by_255(exp.data, splits.x_val),
+        )  # fmt: skip
         val_ds = shard_by_data(val_ds) if ctx.distributed else val_ds
 
     metrics_csv = ctx.run_dir / runfiles.METRICS
@@ -186,13 +198,16 @@ def trained_per_epoch(exp: Experiment, n: int) -> int:
 def _results(
     exp: Experiment,
     ctx: FitContext,
-    test: dict[str, Any],
+    test: dict[str, Any] | None,
     logger: cb.EpochLogger,
     checkpointer: cb.Checkpointer,
     eval_s: float,
     splits: Splits,
 ) -> dict[str, Any]:
-    """The content of ``results.json``: test figures, best epoch, sizes, speed, expectations."""
+    """The content of ``results.json``: test figures, best epoch, sizes, speed, expectations.
+
+    ``test`` is None without a test set (``"test": null``).
+    """
     train_time = sum(logger.train_seconds)
     samples_per_s = (
         round(
@@ -202,7 +217,7 @@ def _results(
         else None
     )
     results = {
-        "test": {k: float(v) for k, v in test.items()},
+        "test": None if test is None else {k: float(v) for k, v in test.items()},
         "best": {
             "epoch": checkpointer.best_epoch,
             "monitor": exp.monitor,

@@ -36,6 +36,7 @@ def dataset(
     *,
     one_hot: int | None = None,
     drop_remainder: bool = False,
+    scale: bool | None = None,
 ) -> Any:
     """A batched, prefetched ``tf.data.Dataset`` of ``(images, labels)``, in order.
 
@@ -45,12 +46,14 @@ def dataset(
         batch_size: Examples per batch.
         one_hot: Number of classes when the loss wants one-hot labels (categorical CE).
         drop_remainder: Leave out the last partial batch (``data.drop_remainder``).
+        scale: Divide the images by 255 (None: when they are ``uint8``); see
+            :func:`cnnrun.data.pixels.divide_by_255`.
     """
     import_keras()
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=drop_remainder)
-    prepare = _prepare(tf, x.dtype == np.uint8, one_hot)
+    prepare = _prepare(tf, x.dtype == np.uint8 if scale is None else scale, one_hot)
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -66,6 +69,7 @@ def training_stream(
     one_hot: int | None = None,
     augment: Any = None,
     drop_remainder: bool = False,
+    scale: bool | None = None,
 ) -> tuple[Any, int]:
     """The batches of epochs ``first_epoch .. epochs-1`` (0-based) as one stream.
 
@@ -85,6 +89,7 @@ def training_stream(
             from ``(seed, epoch, batch index)``.
         drop_remainder: ``n // batch_size`` batches per epoch: each epoch leaves out the
             examples its order puts last (with shuffling, different ones each epoch).
+        scale: Divide the images by 255 (None: when they are ``uint8``).
 
     Returns:
         The dataset and the number of steps per epoch.
@@ -121,6 +126,7 @@ def training_stream(
     else:
         ds = ds.map(lambda images, labels, epoch, i: (images, labels))
     ds = ds.map(
-        _prepare(tf, x.dtype == np.uint8, one_hot), num_parallel_calls=tf.data.AUTOTUNE
+        _prepare(tf, x.dtype == np.uint8 if scale is None else scale, one_hot),
+        num_parallel_calls=tf.data.AUTOTUNE,
     ).prefetch(tf.data.AUTOTUNE)
     return ds, steps

@@ -16,6 +16,7 @@ import numpy as np
 from cnnrun import runfiles
 from cnnrun.config.schema import Experiment
 from cnnrun.data.arrays import Splits
+from cnnrun.data.pixels import divide_by_255, for_display
 
 COUNT = 6
 
@@ -32,8 +33,9 @@ def write_predictions(
         x, y, split = splits.x_test[:count], splits.y_test[:count], "test"
     if len(x) == 0:
         return []
-    fed = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x
+    fed = x.astype(np.float32) / 255.0 if divide_by_255(exp.data, x) else x.astype(np.float32)
     outputs = np.asarray(model.predict(fed, verbose=0, batch_size=count))
+    x = for_display(exp.data, x)
     out_dir = Path(run_dir) / runfiles.PREDICTIONS
     names = splits.class_names
     written = []

@@ -64,8 +64,8 @@ def start_session(exp: Experiment, run_dir: Path) -> None:
         hp.hparams(hparams(exp), trial_id=Path(run_dir).name)
 
 
-def end_session(exp: Experiment, run_dir: Path, test: dict[str, float]) -> None:
-    """Write the test figures (``test_<metric>``) and the session's successful end."""
+def end_session(exp: Experiment, run_dir: Path, test: dict[str, float] | None) -> None:
+    """Write the test figures (``test_<metric>``, if any) and the session's successful end."""
     if not exp.tensorboard:
         return
     tf = import_tensorflow()
@@ -73,7 +73,7 @@ def end_session(exp: Experiment, run_dir: Path, test: dict[str, float]) -> None:
     from tensorboard.plugins.hparams import summary as hp_summary
 
     with tf.summary.create_file_writer(str(log_dir(run_dir))).as_default() as writer:
-        for name, value in test.items():
+        for name, value in (test or {}).items():
             tf.summary.scalar(f"test_{name}", float(value), step=0)
         end = hp_summary.session_end_pb(api_pb2.STATUS_SUCCESS)
         tf.summary.experimental.write_raw_pb(end.SerializeToString(), step=0)

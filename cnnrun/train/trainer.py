@@ -16,11 +16,11 @@ from typing import Any
 from rich.console import Console
 
 from cnnrun import locks, runfiles, signals
-from cnnrun.checks.names import check_augment
+from cnnrun.checks.names import check_augment, check_test_expectations
 from cnnrun.config.load import LoadedConfig
 from cnnrun.config.overrides import Override
 from cnnrun.config.yaml_io import dump_yaml
-from cnnrun.data.prepare import load_splits
+from cnnrun.data.prepare import SplitCountError, load_splits
 from cnnrun.errors import DataError, one_line
 from cnnrun.model.build import build_model, compile_model, output_classes
 from cnnrun.model.describe import as_text, describe
@@ -139,13 +139,15 @@ def _train_locked(
     start = None
     if options.resume_dir:
         start = _restore(model, options.resume_dir, console, exp, epochs)
-    splits = load_splits(
-        exp.data,
-        tuple(exp.model.input_shape),
-        output_classes(model, exp.task),
-        smoke=smoke,
-        task=exp.task,
-    )
+    try:
+        splits = load_splits(
+            exp.data, tuple(exp.model.input_shape), output_classes(model, exp.task),
+            smoke=smoke, task=exp.task,
+        )  # fmt: skip
+    except SplitCountError as exc:  # a count beyond the data: point at its line
+        raise loaded.error(exc.detail, exc.key) from None
+    check_test_expectations(loaded, has_test=len(splits.x_test) > 0)
+    _avoid_native_crash(model, exp, dist, console)
     if splits.skipped:
         console.print(
             f"[yellow]skipped {len(splits.skipped)} unreadable file(s)[/] "
@@ -183,6 +185,30 @@ def _train_locked(
     finally:
         locks.release(run_dir)
     return TrainResult(run_dir, results)
+
+
+def _avoid_native_crash(model: Any, exp: Any, dist: Any, console: Console) -> None:
+    """Train with XLA, or stop before a run folder exists, where TensorFlow would abort.
+
+    See :mod:`cnnrun.train.onednn_guard`.
+    """
+    import tensorflow as tf
+
+    from cnnrun.train.onednn_guard import ONEDNN_ENV, native_crash_risk, refusal
+
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    reason = native_crash_risk(model, gpu=gpu) if dist.replicas == 1 else None
+    if reason is None:
+        return
+    if exp.jit_compile == "auto":
+        model.jit_compile = True  # Keras's choice on a GPU; read when fit builds its function
+    if model.jit_compile is not True:
+        raise DataError(refusal(reason))
+    console.print(
+        f"[yellow]note:[/] jit_compile auto: XLA for this run, as Keras does on a GPU: "
+        f"{reason} ({ONEDNN_ENV}=0 trains with Keras's choice instead)",
+        highlight=False,
+    )
 
 
 def _build(loaded: LoadedConfig, dist: Any) -> tuple[Any, dict[str, Any], Any, float]:

@@ -104,13 +104,13 @@ DETAILS = {
     "unknown_top_key.yaml": ("one of: " + ", ".join(Experiment.model_fields), "'epoch'"),
     "misspelt_nested_key.yaml": (
         "one of: dataset, path, validation, validation_split, batch_size, limit, test_limit, "
-        "shuffle, test_split, json_name, skip_bad_images, augment"
-        ", drop_remainder, keypoints",  # issue 12, §7.3's data keys
+        "shuffle, test_split, json_name, skip_bad_images, pixel_range, resize, order, "
+        "train_limit, augment, drop_remainder, keypoints",  # issue 12's data keys
         "'batchsize'",
     ),
     "wrong_type.yaml": ("a valid integer, unable to parse string as an integer", "'ten'"),
     "epochs_zero.yaml": ("greater than or equal to 1", "0"),
-    "validation_split_too_big.yaml": ("less than 1", "1.5"),
+    "validation_split_too_big.yaml": ("a fraction in [0, 1) or a count (an integer >= 1)", "1.5"),
     "validation_literal.yaml": ("one of: split, test, none", "'tset'"),
     "unknown_layer.yaml": ("a Keras layer class name (`cnnrun list layers`)", "'Conv2d'"),
     "missing_layer_arguments.yaml": (

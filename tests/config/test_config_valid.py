@@ -26,6 +26,13 @@ KEYPOINT_DATA = {
     "drop_remainder": False,
     "keypoints": {"swap_flipped": True, "out_of_image": "hide", "invisible": "fixed"},
 }
+# Issue 12's data keys (pixel range, resizing, order of folder data sets, train_limit).
+FOLDER_DEFAULTS = {
+    "pixel_range": "unit",
+    "resize": "pillow_bilinear",
+    "order": {"shuffle": "numpy", "seed": 1337},
+    "train_limit": None,
+}
 DEFAULT_DATA = {
     "dataset": "fashion_mnist_sample",
     "path": None,
@@ -38,6 +45,7 @@ DEFAULT_DATA = {
     "test_split": 0.1,
     "json_name": None,
     "skip_bad_images": False,
+    **FOLDER_DEFAULTS,
     "augment": [],
     **KEYPOINT_DATA,
 }
@@ -59,6 +67,7 @@ BASE_DATA = {
     "test_split": 0.1,
     "json_name": None,
     "skip_bad_images": False,
+    **FOLDER_DEFAULTS,
     "augment": [],
     **KEYPOINT_DATA,
 }

@@ -91,7 +91,7 @@ class Chapter:
     loss: str
     epochs: int
     validation: str  # none | test | split
-    validation_split: float | None = None
+    validation_split: float | int | None = None
     non_trainable: int | None = None
     expect: dict[str, str] = field(default_factory=dict)  # the chapter's figure, if any
     extra: dict[str, Any] = field(default_factory=dict)  # other resolved keys (dotted)
@@ -219,16 +219,21 @@ CHAPTER: dict[str, Chapter] = {
     ),
     # §7.2: keras-io's summary prints 2,058,979 (3,776 non-trainable: BN statistics).
     # Adam(1e-4), sparse labels, no metrics, batch 32, 50 epochs, no shuffle, no test set
-    # (l.1042-1058).
+    # (l.1042-1058); the sorted paths shuffled by random.Random(1337), the last 1,000 for
+    # validation, the first 1,000 of the rest for training (l.1012-1029); tf.image.resize
+    # to float32 0..255, not divided by 255 (l.911-914).
     "oxford_pets_unet": Chapter(
         "§7.2", "827-1058", unet_xception_layers(), 2_058_979,
         batch_size=32, optimizer="adam", learning_rate=1e-4,
         loss="sparse_categorical_crossentropy", epochs=50, validation="split",
-        non_trainable=3_776,
-        extra={"metrics": [], "data.shuffle": False, "data.test_split": 0, "monitor": "val_loss"},
-        # 64 synthetic examples: 32 train in one batch (an odd-sized last batch crashes
-        # TensorFlow 2.21's CPU training of this U-Net, plain Keras too: issue 12 notes)
-        tiny_model=["model.input_shape=[32, 32, 3]", "model.args.width=0.125", "data.limit=64"],
+        validation_split=1000, non_trainable=3_776,
+        extra={"metrics": [], "data.shuffle": False, "data.test_split": 0, "monitor": "val_loss",
+               "data.order.shuffle": "python_random", "data.order.seed": 1337,
+               "data.train_limit": 1000, "data.pixel_range": "raw",
+               "data.resize": "tf_bilinear"},
+        # 96 synthetic examples: a smoke run validates on 64 (two batches) and trains on 32
+        # in one batch
+        tiny_model=["model.input_shape=[32, 32, 3]", "model.args.width=0.125", "data.limit=96"],
     ),
     # §7.3: MobileNetV2 without its top (224x224) is 2,257,984, all frozen; separable
     # convs 5·5·1,280 + 1,280·48 + 48 = 93,488 and 3·3·48 + 48·48 + 48 = 2,784. First the
@@ -246,7 +251,7 @@ CHAPTER: dict[str, Chapter] = {
         extra={
             "metrics": [], "data.test_split": 0, "data.drop_remainder": True,
             "data.keypoints.swap_flipped": False, "data.keypoints.out_of_image": "keep",
-            "data.keypoints.invisible": "transform",
+            "data.keypoints.invisible": "transform", "data.resize": "imgaug_linear",
         },
         tiny_model=[
             "model.input_shape=[32, 32, 3]",

@@ -355,3 +355,18 @@ def test_summary_and_validate_build_work_without_the_imagenet_file(tmp_path):
     assert res.exit_code == 2, res.output
     assert MNV2_NOTOP_32 in " ".join(res.output.split())
     assert not runs.exists()
+
+
+def test_preprocess_follows_the_pixel_range(tmp_path):
+    """data.pixel_range: raw feeds 0..255, so the preprocessing multiplies by 1, not 255."""
+    text = EXPERIMENT.format(args="weights: null").replace(
+        "validation_split: 0.25}", "validation_split: 0.25, pixel_range: raw}"
+    )
+    (tmp_path / "raw.yaml").write_text(text)
+    model, _ = build(tmp_path / "raw.yaml")
+    layer = model.get_layer("mobilenetv2_0.35_32_preprocess")
+    assert layer.scale == 1.0
+    pixels = np.full((1, 32, 32, 3), 127.5, "float32")
+    assert np.allclose(layer(pixels), 0.0)  # MobileNetV2's [-1, 1]: 127.5 is its middle
+    model, _ = build(write(tmp_path, "weights: null"))
+    assert model.get_layer("mobilenetv2_0.35_32_preprocess").scale == 255.0
