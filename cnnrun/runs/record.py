@@ -31,7 +31,7 @@ import yaml
 
 from cnnrun import locks, runfiles
 from cnnrun.processes import pid_alive
-from cnnrun.runs.defaults import fill_learning_rate
+from cnnrun.runs.defaults import fill_learning_rate, fill_newer_keys
 
 STATUS_STALE = "stale"
 STATUS_BROKEN = "broken"
@@ -352,7 +352,9 @@ def load_runs(paths: Sequence[Path], *, now: datetime | None = None) -> list[Run
         One record per candidate, ``not a run`` ones included.
     """
     now = now or datetime.now(UTC)
-    return [load_run(p, now=now) for p in expand_run_paths(paths)]
+    records = [load_run(p, now=now) for p in expand_run_paths(paths)]
+    fill_newer_keys([r.config for r in records])  # older runs next to newer ones
+    return records
 
 
 def _read_info(record: RunRecord) -> None:

@@ -136,3 +136,37 @@ def test_grouped_compare_imports_no_tensorflow(sweep: Path) -> None:
         ["compare", str(sweep), "--group-by", "seed"],
     ]
     assert loaded_after(commands, ("tensorflow", "keras")) == []
+
+
+def test_a_run_from_before_a_key_existed_groups_with_the_newer_runs(tmp_path: Path) -> None:
+    """An older config.yaml lacks keys added since (their defaults are the old behaviour)."""
+    from run_factory import make_config
+
+    for seed, accuracy in ((1, 0.90), (2, 0.92), (3, 0.94)):
+        config = make_config({"seed": seed}, name=f"bn-{seed}")
+        config["name"] = "bn"
+        if seed == 1:  # written before init_from and data.drop_remainder existed
+            config.pop("init_from", None)
+            config["data"].pop("drop_remainder", None)
+        else:
+            config["init_from"] = None
+            config["data"]["drop_remainder"] = False
+        results = results_for(metric_rows(5), ("accuracy",))
+        results["test"] = {"loss": 1.0 - accuracy, "accuracy": accuracy}
+        make_run(tmp_path, f"bn-{seed}", config=config, results=results)
+    grouping = group_runs(load_runs([tmp_path]))
+    assert [len(g.records) for g in grouping.groups] == [3]
+    assert grouping.groups[0].stats["test_accuracy"].mean == pytest.approx(0.92)
+
+
+def test_a_key_that_really_differs_still_splits_the_groups(tmp_path: Path) -> None:
+    from run_factory import make_config
+
+    for seed, drop in ((1, True), (2, False)):
+        config = make_config({"seed": seed}, name=f"bn-{seed}")
+        config["name"] = "bn"
+        config["data"]["drop_remainder"] = drop
+        make_run(tmp_path, f"bn-{seed}", config=config)
+    grouping = group_runs(load_runs([tmp_path]))
+    assert sorted(len(g.records) for g in grouping.groups) == [1, 1]
+    assert grouping.keys == ["data.drop_remainder"]
