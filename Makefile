@@ -27,8 +27,11 @@ install: $(STAMP) ## Create .venv and install cnnrun into it (.venv/bin/cnnrun)
 demo: $(STAMP) ## Train a real CNN on the embedded Fashion-MNIST sample (~2 min)
 	$(BIN)/cnnrun train configs/demo.yaml
 
+# Test files run on TEST_WORKERS processes (pytest-xdist), a file's tests in one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) ## Run the fast test suite (no network, no real data needed)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-full: $(STAMP) ## Run every test: slow, real-data, Ray, export and MLflow ones included
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray,export,mlflow]'
