@@ -32,6 +32,9 @@ PREDICTIONS = "predictions"
 SWEEP = "sweep.json"  # in a sweep folder, beside its trials' run folders
 LOCK = ".lock"  # in a run or sweep folder: held (flock) by the process using it
 ERROR_LOG = "error.log"  # the traceback of a run that failed
+# A resume moves the failed attempt's error.log aside to this name ({} = the resume's number),
+# so a run that completes holds no traceback that looks current.
+EARLIER_ERROR_LOG = "error-before-resume-{}.log"
 # In a runs folder: held (flock) while init_from's base experiment is trained or looked for;
 # {} is a digest of the base's resolved config.
 BASE_RUN_LOCK = ".init_from-{}.lock"

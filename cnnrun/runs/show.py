@@ -145,6 +145,10 @@ def files_table(record: RunRecord) -> RenderableType:
     ):
         if (record.path / name).exists():
             grid.add_row(label, str(record.path / name))
+    if (record.path / runfiles.ERROR_LOG).exists():
+        grid.add_row("error log", str(record.path / runfiles.ERROR_LOG))
+    for earlier in sorted(record.path.glob(runfiles.EARLIER_ERROR_LOG.format("*"))):
+        grid.add_row("earlier error log", str(earlier))
     if not grid.rows:
         return Text("no pictures or checkpoints yet", style="dim")
     return grid
@@ -162,11 +166,24 @@ def _header_rows(record: RunRecord, info: dict[str, Any]) -> list[tuple[str, str
         ("command", shlex.join(map(str, command)) if isinstance(command, list) else None),
         ("config file", _str(info.get("config_file"))),
         ("seed", _str(info.get("seed"))),
+        ("resumed", _resumes(info.get("resumes"))),
         ("smoke", "yes" if info.get("smoke") is True else None),
         ("git commit", _str(info.get("git_commit"))),
         ("host", _host(info)),
         ("versions", _versions(versions) if isinstance(versions, dict) else None),
     ]
+
+
+def _resumes(resumes: Any) -> str | None:
+    """Say from which epoch, and after which ending, each resume went on."""
+    if not isinstance(resumes, list) or not resumes:
+        return None
+    parts = [
+        f"after epoch {entry.get('from_epoch', '?')} ({entry.get('previous_status', '?')})"
+        for entry in resumes
+        if isinstance(entry, dict)
+    ]
+    return ", ".join(parts) or None
 
 
 def _ended(info: dict[str, Any]) -> str | None:

@@ -215,9 +215,14 @@ class RunJournal:
     def resume(cls, run_dir: Path, from_epoch: int) -> RunJournal:
         """Mark a stopped run as running again, keeping its history of resumes."""
         data = read_record(run_dir)
-        data.setdefault("resumes", []).append(
-            {"at": now_iso(), "from_epoch": from_epoch, "previous_status": data.get("status")}
-        )
+        resumes = data.setdefault("resumes", [])
+        entry = {"at": now_iso(), "from_epoch": from_epoch, "previous_status": data.get("status")}
+        error_log = Path(run_dir) / runfiles.ERROR_LOG
+        if error_log.exists():
+            earlier = runfiles.EARLIER_ERROR_LOG.format(len(resumes) + 1)
+            error_log.replace(error_log.with_name(earlier))
+            entry["error_log"] = earlier
+        resumes.append(entry)
         data.update(
             status=runfiles.STATUS_RUNNING, reason=None, ended_at=None,
             heartbeat_at=now_iso(), pid=os.getpid(), host=socket.gethostname(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -101,6 +102,25 @@ def test_show_failed_run_reason(tmp_path) -> None:
     buffer = io.StringIO()
     print_run(load_run(run), Console(file=buffer, width=100))
     assert "reason       ValueError: bad shape" in buffer.getvalue()
+
+
+def test_show_says_when_a_run_was_resumed_and_lists_its_error_logs(tmp_path) -> None:
+    run = make_run(tmp_path, status="failed", reason="OSError: disk full", results=False)
+    record = json.loads((run / runfiles.RUN).read_text())
+    record["resumes"] = [
+        {"at": "2024-01-01T13:00:00+00:00", "from_epoch": 2, "previous_status": "killed"},
+        {"at": "2024-01-01T14:00:00+00:00", "from_epoch": 4, "previous_status": "failed",
+         "error_log": "error-before-resume-2.log"},
+    ]  # fmt: skip
+    (run / runfiles.RUN).write_text(json.dumps(record))
+    (run / runfiles.ERROR_LOG).write_text("trace\n")
+    (run / runfiles.EARLIER_ERROR_LOG.format(2)).write_text("old trace\n")
+    buffer = io.StringIO()
+    print_run(load_run(run), Console(file=buffer, width=200))
+    out = buffer.getvalue()
+    assert "resumed      after epoch 2 (killed), after epoch 4 (failed)" in out
+    assert re.search(r"error log\s+\S+/error\.log", out)
+    assert re.search(r"earlier error log\s+\S+/error-before-resume-2\.log", out)
 
 
 def test_show_folder_that_is_not_a_run_exits_1(app, tmp_path) -> None:

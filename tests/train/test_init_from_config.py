@@ -8,45 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from init_from_support import kernel, write
 from typer.testing import CliRunner
 
 from cnnrun import runfiles
 from cnnrun.cli.app import app
 
-BASE = """\
-name: {name}
-seed: 3
-data: {{dataset: {dataset}, limit: 64, test_limit: 16, batch_size: 16, validation_split: 0.25}}
-model:
-  input_shape: [28, 28, 1]
-  layers:
-    - Conv2D: {{filters: {filters}, kernel_size: 3, activation: relu}}
-    - BatchNormalization
-    - MaxPooling2D: [4, 4]
-    - Flatten
-    - Dense: {{units: 10, activation: softmax}}
-optimizer: {{name: sgd, learning_rate: {lr}}}
-epochs: 1
-{extra}
-"""
-
 runner = CliRunner()
-
-
-def write(
-    folder: Path,
-    file: str,
-    name: str,
-    filters: int = 4,
-    lr: float = 0.5,
-    extra: str = "",
-    dataset: str = "synthetic",
-) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / file
-    text = BASE.format(name=name, filters=filters, lr=lr, extra=extra, dataset=dataset)
-    path.write_text(text)
-    return path
 
 
 def runs_named(runs: Path, name: str) -> list[Path]:
@@ -57,14 +25,6 @@ def train(*args: str) -> tuple[Path, str]:
     res = runner.invoke(app, ["train", *args])
     assert res.exit_code == 0, res.output
     return Path(res.stdout.strip().splitlines()[-1]), " ".join(res.output.split())
-
-
-def kernel(run: Path) -> np.ndarray:
-    from cnnrun.tf_env import import_keras
-
-    keras = import_keras()
-    model = keras.saving.load_model(run / runfiles.LAST_MODEL, compile=False)
-    return keras.ops.convert_to_numpy(model.weights[0].value)
 
 
 def test_the_base_is_trained_first_then_reused(tmp_path: Path) -> None:

@@ -219,6 +219,17 @@ def test_a_full_disk_fails_the_run_and_keeps_what_was_written(tiny_config, tmp_p
     assert [int(r["epoch"]) for r in _rows(run)] == [1, 2]
     monkeypatch.setattr(keras.Model, "save", real_save)
     assert len(_weights(run / resume.epoch_checkpoint(1))) == 4
+    failed_trace = (run / runfiles.ERROR_LOG).read_text()
+    assert "No space left on device" in failed_trace
+
+    # The disk has room again: the resumed run completes, and its folder holds no
+    # current-looking traceback; the failed attempt's is kept under the resume's number.
+    _train(run / runfiles.CONFIG, tmp_path, ["epochs=3"], resume_dir=run)
+    assert _status(run)["status"] == "completed"
+    assert not (run / runfiles.ERROR_LOG).exists()
+    earlier = run / runfiles.EARLIER_ERROR_LOG.format(1)
+    assert earlier.read_text() == failed_trace
+    assert _status(run)["resumes"][0]["error_log"] == earlier.name
 
 
 def test_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(tiny_config, tmp_path):
