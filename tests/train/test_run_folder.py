@@ -1,4 +1,4 @@
-"""The run journal (run.json) across resumes: history kept, the failed attempt's traceback moved aside."""
+"""run.json across resumes: history kept, a failed attempt's traceback moved aside."""
 
 from __future__ import annotations
 
