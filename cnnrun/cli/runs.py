@@ -17,13 +17,13 @@ from cnnrun.cli.complete import run_folders, run_or_sweep_folders
 from cnnrun.errors import ExitCode, print_error
 from cnnrun.runs.compare import (
     Comparison,
-    OutputFormat,
     UnknownSortKeyError,
     build_comparison,
     render_tables,
     render_text,
     table_width,
 )
+from cnnrun.runs.formats import OutputFormat
 from cnnrun.runs.legend import legend_labels
 from cnnrun.runs.record import RunRecord, load_run, load_runs
 

@@ -43,13 +43,13 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
+from cnnrun.runs.formats import OutputFormat, render_as
 from cnnrun.runs.record import (
     MISSING,
     SEPARATOR,
@@ -98,15 +98,6 @@ _SORT_ALIASES = {
     "train_samples_per_s": "samples/s",
     "epochs_completed": "epochs_done",
 }
-
-
-class OutputFormat(StrEnum):
-    """The formats of `cnnrun compare`."""
-
-    table = "table"
-    markdown = "markdown"
-    csv = "csv"
-    json = "json"
 
 
 class UnknownSortKeyError(ValueError):
@@ -577,14 +568,7 @@ def render_text(comparison: Comparison, output_format: OutputFormat) -> str:
     Raises:
         ValueError: For ``table``, which is a Rich renderable (see `render_table`).
     """
-    renderers = {
-        OutputFormat.markdown: render_markdown,
-        OutputFormat.csv: render_csv,
-        OutputFormat.json: render_json,
-    }
-    if output_format not in renderers:
-        raise ValueError(f"Expected markdown, csv or json. Received: {output_format}")
-    return renderers[OutputFormat(output_format)](comparison)
+    return render_as(comparison, output_format, _TEXT_RENDERERS)
 
 
 def _json_run(record: RunRecord, values: dict[str, Any]) -> dict[str, Any]:
@@ -748,3 +732,10 @@ def format_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+_TEXT_RENDERERS = {
+    OutputFormat.markdown: render_markdown,
+    OutputFormat.csv: render_csv,
+    OutputFormat.json: render_json,
+}

@@ -40,7 +40,6 @@ from rich.table import Table
 
 from cnnrun.runs.compare import (
     EMPTY,
-    OutputFormat,
     UnknownSortKeyError,
     _finite,
     common_main_metric,
@@ -48,6 +47,7 @@ from cnnrun.runs.compare import (
     format_value,
     key_header,
 )
+from cnnrun.runs.formats import OutputFormat, render_as
 from cnnrun.runs.record import MISSING, RunRecord, diff_configs, flatten_config
 from cnnrun.runs.record import is_lower_better as _lower_is_better
 
@@ -372,14 +372,7 @@ def render_group_text(grouping: Grouping, output_format: OutputFormat) -> str:
     Raises:
         ValueError: For ``table`` (see `render_group_table`).
     """
-    renderers = {
-        OutputFormat.markdown: render_group_markdown,
-        OutputFormat.csv: render_group_csv,
-        OutputFormat.json: render_group_json,
-    }
-    if output_format not in renderers:
-        raise ValueError(f"Expected markdown, csv or json. Received: {output_format}")
-    return renderers[OutputFormat(output_format)](grouping)
+    return render_as(grouping, output_format, _TEXT_RENDERERS)
 
 
 def _csv_cell(value: Any) -> Any:
@@ -390,3 +383,10 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, dict | list | bool):
         return format_value(value)
     return value
+
+
+_TEXT_RENDERERS = {
+    OutputFormat.markdown: render_group_markdown,
+    OutputFormat.csv: render_group_csv,
+    OutputFormat.json: render_group_json,
+}

@@ -38,7 +38,7 @@ from rich.console import Console
 
 from cnnrun import locks, runfiles
 from cnnrun.errors import ConfigError, DataError, ExitCode, print_error
-from cnnrun.runs.compare import OutputFormat
+from cnnrun.runs.formats import OutputFormat
 from cnnrun.sweep.backends import (
     SweepTerminated,
     Todo,
