@@ -32,11 +32,26 @@ def onednn_enabled() -> bool:
     return os.environ.get(ONEDNN_ENV, "1").strip().lower() not in ("0", "false", "off")
 
 
-def strided_pointwise_convs(model: Any) -> list[str]:
-    """The names of the 1x1 ``Conv2D`` layers with strides > 1 that do not read an input."""
-    inputs = {id(t) for t in model.inputs}
+def strided_pointwise_convs(model: Any, *, unfrozen_later: bool = False) -> list[str]:
+    """The names of the 1x1 ``Conv2D`` layers with strides > 1 that do not read an input.
+
+    Nested models (a ``keras.applications`` backbone such as ResNet50 or Xception, whose
+    residual projections are such layers) are searched too, as ``backbone/layer``; a
+    frozen one only when ``unfrozen_later`` (``fine_tune`` trains it in a second phase).
+    """
+    return _strided_pointwise(model, {id(t) for t in model.inputs}, "", unfrozen_later)
+
+
+def _strided_pointwise(
+    model: Any, inputs: set[int], prefix: str, unfrozen_later: bool
+) -> list[str]:
     found = []
     for layer in model.layers:
+        if hasattr(layer, "layers") and hasattr(layer, "inputs"):  # a nested model
+            if layer.trainable or unfrozen_later:
+                inner = {id(t) for t in layer.inputs} if _reads(layer, inputs) else set()
+                found += _strided_pointwise(layer, inner, f"{prefix}{layer.name}/", unfrozen_later)
+            continue
         if type(layer).__name__ != "Conv2D":
             continue
         config = layer.get_config()
@@ -44,25 +59,36 @@ def strided_pointwise_convs(model: Any) -> list[str]:
             continue
         if all(int(s) == 1 for s in config.get("strides", (1, 1))):
             continue
-        try:
-            reads_input = id(layer.input) in inputs
-        except (AttributeError, ValueError):  # a shared layer: several inputs
-            reads_input = False
-        if not reads_input:
-            found.append(layer.name)
+        if not _reads(layer, inputs):
+            found.append(f"{prefix}{layer.name}")
     return found
 
 
-def native_crash_risk(model: Any, *, gpu: bool) -> str | None:
+def _reads(layer: Any, inputs: set[int]) -> bool:
+    """Whether ``layer`` is applied (once) to one of ``inputs`` (a model's input tensors)."""
+    # A nested model's `.input` is its own inner Input, not what it was called on; the
+    # call's node holds that (Keras 3 keeps one node per call).
+    nodes = getattr(layer, "_inbound_nodes", None)
+    if isinstance(nodes, list) and len(nodes) == 1 and hasattr(nodes[0], "input_tensors"):
+        tensors = list(nodes[0].input_tensors)
+        return bool(tensors) and all(id(t) in inputs for t in tensors)
+    try:
+        return id(layer.input) in inputs
+    except (AttributeError, ValueError):  # a shared layer: several inputs
+        return False
+
+
+def native_crash_risk(model: Any, *, gpu: bool, unfrozen_later: bool = False) -> str | None:
     """Why training ``model`` may crash natively here, or None when it would not.
 
     Args:
         model: The compiled model (its ``jit_compile`` is Keras's resolved choice).
         gpu: Whether TensorFlow trains on a GPU (the crash is in oneDNN's CPU kernels).
+        unfrozen_later: Whether frozen backbones are trained in a later phase (``fine_tune``).
     """
     if gpu or not onednn_enabled() or getattr(model, "jit_compile", False) is True:
         return None
-    layers = strided_pointwise_convs(model)
+    layers = strided_pointwise_convs(model, unfrozen_later=unfrozen_later)
     if not layers:
         return None
     return (

@@ -197,7 +197,12 @@ def _avoid_native_crash(model: Any, exp: Any, dist: Any, console: Console) -> No
     from cnnrun.train.onednn_guard import ONEDNN_ENV, native_crash_risk, refusal
 
     gpu = bool(tf.config.list_physical_devices("GPU"))
-    reason = native_crash_risk(model, gpu=gpu) if dist.replicas == 1 else None
+    unfrozen_later = exp.fine_tune is not None
+    reason = (
+        native_crash_risk(model, gpu=gpu, unfrozen_later=unfrozen_later)
+        if dist.replicas == 1
+        else None
+    )
     if reason is None:
         return
     if exp.jit_compile == "auto":
