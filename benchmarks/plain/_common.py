@@ -2,8 +2,8 @@
 
 Each ``benchmarks/plain/<config>.py`` holds only its model, compiled as the chapter's code
 compiles it, and calls :func:`main`. The training itself is the chapter's:
-``np.load`` → ``/ 255`` → reshape to add the channel axis → ``to_categorical`` (only for
-categorical cross-entropy; sparse cross-entropy takes the integer labels) →
+``np.load`` → add the channel axis (grey images) → ``/ 255`` → ``to_categorical`` (only
+for categorical cross-entropy; sparse cross-entropy takes the integer labels) →
 ``model.fit(x_train, y_train, batch_size=..., epochs=...)`` with no validation data,
 ``validation_data=(x_test, y_test)`` or ``validation_split=...`` as the section does →
 ``model.evaluate(x_test, y_test)``. A section that trains a model further (§5.4 continues
@@ -105,8 +105,10 @@ def main(
     with np.load(args.data) as f:
         x_train, y_train = f["x_train"][: args.limit], f["y_train"][: args.limit]
         x_test, y_test = f["x_test"][: args.test_limit], f["y_test"][: args.test_limit]
-    x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255
-    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255
+    if x_train.ndim == 3:  # MNIST and Fashion-MNIST: add the channel axis (CIFAR-10 has it)
+        x_train, x_test = x_train[..., None], x_test[..., None]
+    x_train = x_train.astype("float32") / 255
+    x_test = x_test.astype("float32") / 255
 
     def labels(model: Any) -> tuple[Any, Any]:
         if model.loss == "categorical_crossentropy":
