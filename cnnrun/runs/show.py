@@ -179,11 +179,17 @@ def _resumes(resumes: Any) -> str | None:
     if not isinstance(resumes, list) or not resumes:
         return None
     parts = [
-        f"after epoch {entry.get('from_epoch', '?')} ({entry.get('previous_status', '?')})"
+        f"after epoch {entry.get('from_epoch', '?')} ({_ended_as(entry.get('previous_status'))})"
         for entry in resumes
         if isinstance(entry, dict)
     ]
     return ", ".join(parts) or None
+
+
+def _ended_as(status: Any) -> str:
+    # A run still `running` when resumed had its process die without a word (SIGKILL,
+    # power loss, a closed session): say that rather than "running".
+    return "process died" if status == runfiles.STATUS_RUNNING else str(status or "?")
 
 
 def _ended(info: dict[str, Any]) -> str | None:

@@ -108,7 +108,7 @@ def test_show_says_when_a_run_was_resumed_and_lists_its_error_logs(tmp_path) -> 
     run = make_run(tmp_path, status="failed", reason="OSError: disk full", results=False)
     record = json.loads((run / runfiles.RUN).read_text())
     record["resumes"] = [
-        {"at": "2024-01-01T13:00:00+00:00", "from_epoch": 2, "previous_status": "killed"},
+        {"at": "2024-01-01T13:00:00+00:00", "from_epoch": 2, "previous_status": "running"},
         {"at": "2024-01-01T14:00:00+00:00", "from_epoch": 4, "previous_status": "failed",
          "error_log": "error-before-resume-2.log"},
     ]  # fmt: skip
@@ -118,7 +118,7 @@ def test_show_says_when_a_run_was_resumed_and_lists_its_error_logs(tmp_path) -> 
     buffer = io.StringIO()
     print_run(load_run(run), Console(file=buffer, width=200))
     out = buffer.getvalue()
-    assert "resumed      after epoch 2 (killed), after epoch 4 (failed)" in out
+    assert "resumed      after epoch 2 (process died), after epoch 4 (failed)" in out
     assert re.search(r"error log\s+\S+/error\.log", out)
     assert re.search(r"earlier error log\s+\S+/error-before-resume-2\.log", out)
 
