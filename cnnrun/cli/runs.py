@@ -17,7 +17,6 @@ from cnnrun.cli.complete import run_folders, run_or_sweep_folders
 from cnnrun.errors import ExitCode, print_error
 from cnnrun.runs.compare import (
     Comparison,
-    UnknownSortKeyError,
     build_comparison,
     render_tables,
     render_text,
@@ -26,6 +25,7 @@ from cnnrun.runs.compare import (
 from cnnrun.runs.formats import OutputFormat
 from cnnrun.runs.legend import legend_labels
 from cnnrun.runs.record import RunRecord, load_run, load_runs
+from cnnrun.runs.sort_keys import UnknownSortKeyError
 
 PLOT_SUFFIXES = ("png", "jpg", "jpeg", "svg", "pdf")  # plots.curves.PLOT_FORMATS (no matplotlib)
 

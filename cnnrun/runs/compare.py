@@ -36,12 +36,9 @@ addition to version 1: documents without expectations are unchanged.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
-import math
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +46,16 @@ from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
+from cnnrun.runs.cells import (
+    EMPTY,
+    csv_cell,
+    finite,
+    format_best,
+    format_duration,
+    format_metric,
+    format_value,
+    is_number,
+)
 from cnnrun.runs.formats import OutputFormat, render_as
 from cnnrun.runs.record import (
     MISSING,
@@ -56,12 +63,16 @@ from cnnrun.runs.record import (
     ConfigDiff,
     RunRecord,
     diff_configs,
-    flatten_config,
 )
-from cnnrun.runs.record import is_lower_better as _lower_is_better
+from cnnrun.runs.sort_keys import (
+    SortKey,
+    common_main_metric,
+    resolve_sort,
+    sort_tuple,
+    test_metrics,
+)
 
 JSON_VERSION = 1
-EMPTY = "—"
 
 FIXED_COLUMNS = ("run", "status", "dataset", "params", "epochs_done", "best")
 """The first columns of every format but CSV (which splits ``best`` in three)."""
@@ -80,53 +91,6 @@ STATUS_STYLES = {
     "failed": "red",
     "broken": "red",
 }
-
-_PLAIN_SORT_KEYS: dict[str, tuple[Callable[[RunRecord], Any], bool]] = {
-    "run": (lambda r: r.name, False),
-    "status": (lambda r: r.status, False),
-    "dataset": (lambda r: r.dataset, False),
-    "params": (lambda r: r.params_total, False),
-    "epochs_done": (lambda r: r.epochs_completed, True),
-    "wall_time": (lambda r: r.wall_time_s, False),
-    "samples/s": (lambda r: r.samples_per_s, True),
-}
-_SORT_ALIASES = {
-    "name": "run",
-    "time": "wall_time",
-    "wall_time_s": "wall_time",
-    "samples_per_s": "samples/s",
-    "train_samples_per_s": "samples/s",
-    "epochs_completed": "epochs_done",
-}
-
-
-class UnknownSortKeyError(ValueError):
-    """Raised for a ``--sort`` key that names no column, metric or config key."""
-
-
-@dataclass(frozen=True)
-class SortKey:
-    """How runs are ordered.
-
-    Attributes:
-        label: The canonical name of the key, e.g. ``test_accuracy``.
-        descending: Whether larger values come first.
-        value: Gives a run's value (None when it has none), from the run and its
-            flattened config.
-        best_first: Whether the key is a metric (so the order is "best first").
-    """
-
-    label: str
-    descending: bool
-    value: Callable[[RunRecord, dict[str, Any]], Any]
-    best_first: bool = False
-
-    @property
-    def direction(self) -> str:
-        """Describe the order: ``best first``, ``ascending`` or ``descending``."""
-        if self.best_first:
-            return "best first"
-        return "descending" if self.descending else "ascending"
 
 
 @dataclass(frozen=True)
@@ -164,149 +128,15 @@ def build_comparison(records: Sequence[RunRecord], sort: str | None = None) -> C
     records = list(records)
     diff = diff_configs([r.config for r in records])
     key = resolve_sort(sort, records, diff)
-    order = sorted(range(len(records)), key=lambda i: _sort_tuple(key, records[i], diff.values[i]))
+    order = sorted(range(len(records)), key=lambda i: sort_tuple(key, records[i], diff.values[i]))
     diff = ConfigDiff(diff.keys, diff.compacted, [diff.values[i] for i in order])
     return Comparison(
         records=[records[i] for i in order],
         diff=diff,
-        test_metrics=_test_metrics(records),
+        test_metrics=test_metrics(records),
         sort=key,
         main_metric=common_main_metric(records),
     )
-
-
-def common_main_metric(records: Sequence[RunRecord]) -> str:
-    """Return the main metric most runs share (``accuracy`` wins a tie).
-
-    Example:
-        >>> common_main_metric([])
-        'loss'
-    """
-    counts = Counter(r.main_metric for r in records)
-    if not counts:
-        return "loss"
-    top = max(counts.values())
-    winners = [m for m, n in counts.items() if n == top]
-    return "accuracy" if "accuracy" in winners else winners[0]
-
-
-def resolve_sort(key: str | None, records: Sequence[RunRecord], diff: ConfigDiff) -> SortKey:
-    """Turn a ``--sort`` value into a `SortKey`.
-
-    Accepted keys: ``run``, ``status``, ``dataset``, ``params``, ``epochs_done``,
-    ``wall_time``, ``samples/s``, ``best``; ``test_<m>`` (or ``test.<m>``) for a test
-    metric; ``val_<m>`` or any ``metrics.csv`` column for its best epoch; a bare metric
-    name ``<m>`` (its test value if any run has one, else its best validation epoch);
-    any dotted config key. Losses and error metrics sort ascending, other metrics
-    descending; None means the main metric.
-
-    Args:
-        key: The user's key, or None.
-        records: The runs.
-        diff: Their config differences.
-
-    Returns:
-        The sort key.
-
-    Raises:
-        UnknownSortKeyError: When nothing matches; the message lists the choices.
-    """
-    if key is None:
-        main = common_main_metric(records)
-        if any(main in r.test for r in records) or _has_column(records, f"val_{main}"):
-            return resolve_sort(main, records, diff)
-        return _plain_sort_key("run")
-    key = _SORT_ALIASES.get(key, key)
-    resolved = _resolve_named(key, records) or _resolve_config(key, records, diff)
-    if resolved is None:
-        raise UnknownSortKeyError(_unknown_key_message(key, sort_choices(records, diff)))
-    return resolved
-
-
-def sort_choices(records: Sequence[RunRecord], diff: ConfigDiff) -> list[str]:
-    """List the sort keys that make sense for ``records`` (for help and errors)."""
-    tests = [f"test_{m}" for m in _test_metrics(records)]
-    columns = {c for r in records for c in r.metric_columns} - {"epoch", "lr", "seconds"}
-    return [*_PLAIN_SORT_KEYS, "best", *tests, *sorted(columns), *diff.keys]
-
-
-def _resolve_named(key: str, records: Sequence[RunRecord]) -> SortKey | None:
-    if key in _PLAIN_SORT_KEYS:
-        return _plain_sort_key(key)
-    if key == "best":
-        return SortKey("best", False, lambda r, _: _signed_best(r), best_first=True)
-    explicit = key.startswith(("test_", "test."))
-    test = key[len("test_") :] if explicit else key
-    if any(test in r.test for r in records):
-        return SortKey(
-            f"test_{test}", not _lower_is_better(test), lambda r, _: r.test.get(test), True
-        )
-    if explicit:
-        return None
-    for column in [key] if key.startswith("val_") else [f"val_{key}", key]:
-        if _has_column(records, column):
-            return SortKey(column, not _lower_is_better(column), _best_value(column), True)
-    return None
-
-
-def _resolve_config(key: str, records: Sequence[RunRecord], diff: ConfigDiff) -> SortKey | None:
-    if key in diff.keys:
-        return SortKey(key, False, lambda _, values: _none_if_missing(values.get(key, MISSING)))
-    if any(key in flatten_config(r.config) for r in records if r.config is not None):
-        return SortKey(key, False, lambda r, _: flatten_config(r.config or {}).get(key))
-    return None
-
-
-def _plain_sort_key(name: str) -> SortKey:
-    getter, descending = _PLAIN_SORT_KEYS[name]
-    return SortKey(name, descending, lambda r, _: getter(r))
-
-
-def _best_value(column: str) -> Callable[[RunRecord, dict[str, Any]], Any]:
-    def value(record: RunRecord, _: dict[str, Any]) -> Any:
-        best = record.best_of(column)
-        return best.value if best else None
-
-    return value
-
-
-def _signed_best(record: RunRecord) -> float | None:
-    best = record.best
-    if best is None or best.value is None:
-        return None
-    return best.value if _lower_is_better(best.monitor) else -best.value
-
-
-def _sort_tuple(key: SortKey, record: RunRecord, values: dict[str, Any]) -> tuple[Any, ...]:
-    value = key.value(record, values)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if math.isnan(value):
-            return (2, 0, "", record.name)
-        return (0, -value if key.descending else value, "", record.name)
-    if value is None or value is MISSING:
-        return (2, 0, "", record.name)
-    return (1, 0, str(value), record.name)
-
-
-def _has_column(records: Sequence[RunRecord], column: str) -> bool:
-    return any(column in r.metric_columns for r in records)
-
-
-def _test_metrics(records: Sequence[RunRecord]) -> list[str]:
-    names: dict[str, None] = {}
-    for record in records:
-        names.update(dict.fromkeys(record.test))
-    return sorted(names, key=lambda n: n != "loss")
-
-
-def _none_if_missing(value: Any) -> Any:
-    return None if value is MISSING else value
-
-
-def _unknown_key_message(key: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(key, choices, n=3)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"Unknown sort key: expected one of {', '.join(choices)}.{hint} Received: {key!r}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -523,7 +353,7 @@ def render_csv(comparison: Comparison) -> str:
     for record, values in zip(comparison.records, comparison.diff.values, strict=True):
         best = record.best
         writer.writerow(
-            _csv_cell(v)
+            csv_cell(v)
             for v in [
                 record.name,
                 record.status,
@@ -559,7 +389,7 @@ def render_json(comparison: Comparison) -> str:
         "differing_keys": comparison.diff.keys,
         "runs": runs,
     }
-    return json.dumps(_finite(document), indent=2, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(finite(document), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def render_text(comparison: Comparison, output_format: OutputFormat) -> str:
@@ -633,105 +463,13 @@ def _numeric_columns(comparison: Comparison) -> set[str]:
     numeric.update(f"test_{m}" for m in comparison.test_metrics)
     for key in comparison.diff.keys:
         values = [v for v in (vals[key] for vals in comparison.diff.values) if v is not MISSING]
-        if values and all(_is_number(v) or v is None for v in values):
+        if values and all(is_number(v) or v is None for v in values):
             numeric.add(key_header(key))
     return numeric
 
 
 def _markdown_line(cells: Sequence[str]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None or value is MISSING:
-        return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return ""
-    if isinstance(value, dict | list | bool):
-        return format_value(value)
-    return value
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-# ---------------------------------------------------------------------------------------
-# Cell formatting
-# ---------------------------------------------------------------------------------------
-
-
-def format_metric(value: float | None) -> str:
-    """Format a metric value: 4 decimals, scientific when tiny, grouped when large.
-
-    Example:
-        >>> format_metric(0.93125), format_metric(1234.5), format_metric(None)
-        ('0.9313', '1,234.5', '—')
-    """
-    if value is None:
-        return EMPTY
-    if not math.isfinite(value):
-        return str(value)
-    if value != 0 and abs(value) < 1e-3:
-        return f"{value:.3e}"
-    return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4f}"
-
-
-def format_best(monitor: str | None, value: float | None, epoch: int | None) -> str:
-    """Format a best epoch: ``val_loss 0.2200 @4`` (``0.2200 @4`` without a monitor)."""
-    at = f" @{epoch}" if epoch is not None else ""
-    name = f"{monitor} " if monitor else ""
-    return f"{name}{format_metric(value)}{at}"
-
-
-def format_duration(seconds: float | None) -> str:
-    """Format seconds: ``42.0s``, ``3m05s``, ``2h07m``.
-
-    Example:
-        >>> format_duration(81.2), format_duration(7620)
-        ('1m21s', '2h07m')
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return EMPTY
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def format_value(value: Any) -> str:
-    """Format a config value as compact YAML: ``null``, ``true``, ``0.001``, ``[2, 2]``.
-
-    Example:
-        >>> format_value(None), format_value(1e-4), format_value({"a": [1, 2]})
-        ('null', '0.0001', '{a: [1, 2]}')
-    """
-    if value is MISSING:
-        return EMPTY
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.3g}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
-    return str(value)
 
 
 _TEXT_RENDERERS = {

@@ -19,8 +19,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from cnnrun.runs.cells import EMPTY
 from cnnrun.runs.compare import (
-    EMPTY,
     EXPECT_COLUMN,
     STATUS_STYLES,
     Comparison,

@@ -38,18 +38,12 @@ from typing import Any
 
 from rich.table import Table
 
-from cnnrun.runs.compare import (
-    EMPTY,
-    UnknownSortKeyError,
-    _finite,
-    common_main_metric,
-    format_metric,
-    format_value,
-    key_header,
-)
+from cnnrun.runs.cells import EMPTY, csv_cell, finite, format_metric, format_value
+from cnnrun.runs.compare import key_header
 from cnnrun.runs.formats import OutputFormat, render_as
 from cnnrun.runs.record import MISSING, RunRecord, diff_configs, flatten_config
 from cnnrun.runs.record import is_lower_better as _lower_is_better
+from cnnrun.runs.sort_keys import UnknownSortKeyError, common_main_metric
 
 JSON_VERSION = 1
 BY_SEED = ("seed",)
@@ -340,7 +334,7 @@ def render_group_csv(grouping: Grouping) -> str:
             s = g.stats.get(m)
             cells += [s.mean, s.sd, s.n] if s is not None else [None, None, 0]
         cells += [g.values.get(k, MISSING) for k in grouping.keys]
-        writer.writerow(_csv_cell(c) for c in cells)
+        writer.writerow(csv_cell(c) for c in cells)
     return out.getvalue()
 
 
@@ -363,7 +357,7 @@ def render_group_json(grouping: Grouping) -> str:
             for g in grouping.groups
         ],
     }
-    return json.dumps(_finite(document), indent=2, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(finite(document), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def render_group_text(grouping: Grouping, output_format: OutputFormat) -> str:
@@ -373,16 +367,6 @@ def render_group_text(grouping: Grouping, output_format: OutputFormat) -> str:
         ValueError: For ``table`` (see `render_group_table`).
     """
     return render_as(grouping, output_format, _TEXT_RENDERERS)
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None or value is MISSING:
-        return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return ""
-    if isinstance(value, dict | list | bool):
-        return format_value(value)
-    return value
 
 
 _TEXT_RENDERERS = {

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cnnrun.runs.compare import Comparison, _elided, format_value
+from cnnrun.runs.cells import format_value
+from cnnrun.runs.compare import Comparison, _elided
 
 MAX_LABEL = 60
 

@@ -18,7 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cnnrun import runfiles
-from cnnrun.runs.compare import STATUS_STYLES, format_duration, format_metric
+from cnnrun.runs.cells import format_duration, format_metric
+from cnnrun.runs.compare import STATUS_STYLES
 from cnnrun.runs.record import RunRecord
 
 MAX_PICTURES = 20

@@ -404,13 +404,13 @@ def _release(folder: Path, plan: SweepPlan) -> None:
 def _print_summary(folder: Path, plan: SweepPlan, sort: str | None, fmt: OutputFormat) -> None:
     """Print the `cnnrun compare` table of the sweep's trials."""
     from cnnrun.runs.compare import (
-        UnknownSortKeyError,
         build_comparison,
         render_tables,
         render_text,
         table_width,
     )
     from cnnrun.runs.record import load_run
+    from cnnrun.runs.sort_keys import UnknownSortKeyError
 
     records = [load_run(folder / t.run_dir) for t in plan.trials if t.run_dir is not None]
     records = [r for r in records if r.is_run]

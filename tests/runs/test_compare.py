@@ -18,15 +18,8 @@ from run_factory import make_run
 from typer.testing import CliRunner
 
 from cnnrun.cli.runs import compare, show
-from cnnrun.runs.compare import (
-    build_comparison,
-    elide_chains,
-    format_duration,
-    format_metric,
-    format_value,
-    render_json,
-    render_tables,
-)
+from cnnrun.runs.cells import format_duration, format_metric, format_value
+from cnnrun.runs.compare import build_comparison, elide_chains, render_json, render_tables
 from cnnrun.runs.record import load_run, load_runs
 
 
