@@ -21,6 +21,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from conftest import TINY
 
@@ -320,3 +321,21 @@ def fake_completed_run(dest: Path) -> Path:
     for e in (1, 2):
         (run / "checkpoints" / f"epoch-{e:04d}.keras").write_bytes(b"PK placeholder")
     return run
+
+
+def small_arrays(**changes: Any) -> dict[str, Any]:
+    """Arrays of a tiny classification data set (12x12 grey, 3 classes), keras.datasets layout.
+
+    Each keyword replaces one array (``y_train=...``), to make it hostile.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = {
+        "x_train": rng.integers(0, 255, (64, 12, 12), dtype=np.uint8),
+        "y_train": rng.integers(0, 3, 64),
+        "x_test": rng.integers(0, 255, (32, 12, 12), dtype=np.uint8),
+        "y_test": rng.integers(0, 3, 32),
+    }
+    data.update(changes)
+    return data

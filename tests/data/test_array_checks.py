@@ -12,6 +12,7 @@ import io
 
 import numpy as np
 import pytest
+from hostile_support import small_arrays
 
 from cnnrun.data.arrays import ArrayData
 from cnnrun.data.loaders import read_npz
@@ -19,20 +20,8 @@ from cnnrun.data.sanity import check_arrays
 from cnnrun.errors import DataError
 
 
-def _arrays(**changes) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(0)
-    data = {
-        "x_train": rng.integers(0, 255, (64, 12, 12), dtype=np.uint8),
-        "y_train": rng.integers(0, 3, 64),
-        "x_test": rng.integers(0, 255, (32, 12, 12), dtype=np.uint8),
-        "y_test": rng.integers(0, 3, 32),
-    }
-    data.update(changes)
-    return data
-
-
 def _check(**changes) -> ArrayData:
-    a = _arrays(**changes)
+    a = small_arrays(**changes)
     data = ArrayData(a["x_train"], a["y_train"], a["x_test"], a["y_test"], None, "data.npz")
     return check_arrays(data, "classification", 3)
 
@@ -46,13 +35,13 @@ def _refused(**changes) -> str:
 
 
 def _with(key: str, index: int, value, dtype=None) -> dict[str, np.ndarray]:  # noqa: ANN001
-    y = _arrays()[key].astype(dtype or np.int64)
+    y = small_arrays()[key].astype(dtype or np.int64)
     y[index] = value
     return {key: y}
 
 
 def test_good_arrays_pass_and_column_labels_are_flattened():
-    y = _arrays()["y_train"].reshape(-1, 1)
+    y = small_arrays()["y_train"].reshape(-1, 1)
     assert _check(y_train=y).y_train.shape == (64,)
 
 
@@ -70,7 +59,7 @@ def test_a_fractional_label_is_refused():
 
 
 def test_whole_float_labels_are_fine():
-    assert _check(y_train=_arrays()["y_train"].astype(np.float32)).y_train.dtype == np.float32
+    assert _check(y_train=small_arrays()["y_train"].astype(np.float32)).y_train.dtype == np.float32
 
 
 def test_lengths_must_match():
@@ -79,7 +68,7 @@ def test_lengths_must_match():
 
 
 def test_one_hot_labels_are_recognised():
-    y = np.eye(3, dtype=np.float32)[_arrays()["y_train"]]
+    y = np.eye(3, dtype=np.float32)[small_arrays()["y_train"]]
     assert "y_train looks one-hot (shape (64, 3))" in _refused(y_train=y)
 
 
@@ -102,7 +91,7 @@ def test_read_npz_refuses_what_is_not_an_npz(tmp_path):
 
 def test_read_npz_refuses_a_truncated_file(tmp_path):
     buf = io.BytesIO()
-    np.savez(buf, **_arrays())
+    np.savez(buf, **small_arrays())
     path = tmp_path / "data.npz"
     path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     with pytest.raises(DataError, match=r"not a valid \.npz \(a truncated or damaged zip\)"):
@@ -111,7 +100,7 @@ def test_read_npz_refuses_a_truncated_file(tmp_path):
 
 def test_read_npz_names_a_pickled_array(tmp_path):
     path = tmp_path / "data.npz"
-    arrays = _arrays()
+    arrays = small_arrays()
     arrays["y_train"] = np.array([{"a": 1}] * 64, dtype=object)
     np.savez(path, **arrays)
     with pytest.raises(DataError, match="y_train holds Python objects"):

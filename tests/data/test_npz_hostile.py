@@ -11,24 +11,12 @@ import re
 
 import numpy as np
 import pytest
-from hostile_support import NPZ_CONFIG, assert_clean_error, cnnrun, run_folders
-
-
-def _arrays(**changes):
-    rng = np.random.default_rng(0)
-    data = {
-        "x_train": rng.integers(0, 255, (64, 12, 12), dtype=np.uint8),
-        "y_train": rng.integers(0, 3, 64),
-        "x_test": rng.integers(0, 255, (32, 12, 12), dtype=np.uint8),
-        "y_test": rng.integers(0, 3, 32),
-    }
-    data.update(changes)
-    return data
+from hostile_support import NPZ_CONFIG, assert_clean_error, cnnrun, run_folders, small_arrays
 
 
 def _npz_bytes(**changes) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, **_arrays(**changes))
+    np.savez(buf, **small_arrays(**changes))
     return buf.getvalue()
 
 

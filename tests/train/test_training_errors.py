@@ -20,19 +20,12 @@ from hostile_support import (
     cnnrun,
     record,
     run_folders,
+    small_arrays,
 )
 
 
 def _npz(tmp_path, *, loss="sparse_categorical_crossentropy", **arrays):
-    rng = np.random.default_rng(0)
-    data = {
-        "x_train": rng.integers(0, 255, (64, 12, 12), dtype=np.uint8),
-        "y_train": rng.integers(0, 3, 64),
-        "x_test": rng.integers(0, 255, (32, 12, 12), dtype=np.uint8),
-        "y_test": rng.integers(0, 3, 32),
-    }
-    data.update(arrays)
-    np.savez(tmp_path / "data.npz", **data)
+    np.savez(tmp_path / "data.npz", **small_arrays(**arrays))
     (tmp_path / "exp.yaml").write_text(NPZ_CONFIG.format(path="data.npz", loss=loss))
     return "exp.yaml"
 
