@@ -260,16 +260,27 @@ def _format_number(value: float, metric: str) -> str:
     return format_metric(value)
 
 
+def _format_sd(sd: float, mean: float, metric: str) -> str:
+    """The spread in the mean's own notation: ``0.9917 ± 0.0004``, not ``± 4.042e-04``."""
+    text = _format_number(mean, metric)
+    if "e" in text or not math.isfinite(sd) or not math.isfinite(mean):
+        return _format_number(sd, metric)
+    decimals = len(text.rsplit(".", 1)[1]) if "." in text else 0
+    return f"{sd:,.{decimals}f}"
+
+
 def format_stat(s: Stat | None, runs: int, metric: str = "") -> str:
     """Format ``0.9123 ± 0.0041``; ``(n=2)`` is added when fewer runs than the group has.
 
     Example:
         >>> format_stat(Stat(0.9, 0.01, 3), 3), format_stat(Stat(0.9, None, 1), 2)
         ('0.9000 ± 0.0100', '0.9000 (n=1)')
+        >>> format_stat(Stat(0.9917, 0.0004042, 3), 3)
+        '0.9917 ± 0.0004'
     """
     if s is None:
         return EMPTY
-    sd = f" ± {_format_number(s.sd, metric)}" if s.sd is not None else ""
+    sd = f" ± {_format_sd(s.sd, s.mean, metric)}" if s.sd is not None else ""
     text = _format_number(s.mean, metric) + sd
     return text + (f" (n={s.n})" if s.n != runs else "")
 

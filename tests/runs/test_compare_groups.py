@@ -15,7 +15,7 @@ from run_factory import make_run, metric_rows, results_for
 from typer.testing import CliRunner
 
 from cnnrun.cli.runs import compare
-from cnnrun.runs.groups import group_runs, stat
+from cnnrun.runs.groups import Stat, format_stat, group_runs, stat
 from cnnrun.runs.record import load_runs
 
 # (trial, learning rate, seed, test accuracy): lr 0.001 three seeds, lr 0.01 two seeds.
@@ -170,3 +170,17 @@ def test_a_key_that_really_differs_still_splits_the_groups(tmp_path: Path) -> No
     grouping = group_runs(load_runs([tmp_path]))
     assert sorted(len(g.records) for g in grouping.groups) == [1, 1]
     assert grouping.keys == ["data.drop_remainder"]
+
+
+@pytest.mark.parametrize(
+    ("stat", "metric", "text"),
+    [
+        (Stat(0.9917, 0.0004042, 3), "test_accuracy", "0.9917 ± 0.0004"),
+        (Stat(0.9917, 0.00001, 3), "test_accuracy", "0.9917 ± 0.0000"),
+        (Stat(2360.7, 514.38, 3), "wall_time_s", "2,360.7 ± 514.4"),
+        (Stat(5.0, 0.0, 3), "epochs_done", "5.0 ± 0.0"),
+        (Stat(0.0004, 0.0001, 3), "test_loss", "4.000e-04 ± 1.000e-04"),
+    ],
+)
+def test_the_spread_is_written_in_the_means_notation(stat, metric, text) -> None:
+    assert format_stat(stat, 3, metric) == text
