@@ -211,8 +211,13 @@ def _print_groups(
         sys.stdout.flush()
         return
     console = Console(highlight=False)
-    if not console.is_terminal:  # a pipe or a file: no wrapping
-        console = Console(highlight=False, width=100_000)
+    if console.is_terminal:  # the table if it fits, else a block per group; no word broken
+        from cnnrun.runs.group_width import render_groups_for_width
+
+        for part in render_groups_for_width(grouping, console.width):
+            console.print(part)
+        return
+    console = Console(highlight=False, width=100_000)  # a pipe or a file: no wrapping
     console.print(render_group_table(grouping))
 
 

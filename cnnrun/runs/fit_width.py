@@ -68,7 +68,7 @@ def render_for_width(comparison: Comparison, width: int) -> list[RenderableType]
     dropped = [names[i] for i in range(len(names)) if i not in kept]
     if dropped:
         note = f"not shown: {', '.join(dropped)} (a wider terminal, or --format markdown)"
-        table.caption = (table.caption or "") + "\n" + _wrap(note, width)
+        table.caption = (table.caption or "") + "\n" + wrap_words(note, width)
     return [table]
 
 
@@ -118,11 +118,13 @@ def _table(comparison: Comparison, names: list[str], rows: list[list[str]]) -> T
 NBSP = "\u00a0"  # textwrap does not break there: one ``name value`` pair per line
 
 
-def _glued(pair: str) -> str:
+def glued(pair: str) -> str:
+    """``name value`` with its spaces made unbreakable, so that wrapping keeps it whole."""
     return pair.replace(" ", NBSP)
 
 
-def _wrap(text: str, width: int, indent: str = "") -> str:
+def wrap_words(text: str, width: int, indent: str = "") -> str:
+    """Wrap ``text`` between words (never inside one), later lines indented by two more."""
     return "\n".join(
         textwrap.wrap(
             text,
@@ -154,14 +156,14 @@ def _blocks(
     ]
     for row in rows:
         cells = dict(zip(names, row, strict=True))
-        figures = "  ".join(_glued(f"{n} {cells[n]}") for n in shown if cells[n] != EMPTY)
+        figures = "  ".join(glued(f"{n} {cells[n]}") for n in shown if cells[n] != EMPTY)
         head = f"{cells['run']}  {cells['status']}" + (f"  {figures}" if figures else "")
-        block = Text(_wrap(head, width).replace(NBSP, " "))
+        block = Text(wrap_words(head, width).replace(NBSP, " "))
         block.stylize("bold", 0, len(cells["run"]))
         at = len(cells["run"]) + 2
         block.stylize(STATUS_STYLES.get(cells["status"], ""), at, at + len(cells["status"]))
         for key in keys:
-            block.append("\n" + _wrap(f"{key} {cells[key]}", width, indent="  "))
+            block.append("\n" + wrap_words(f"{key} {cells[key]}", width, indent="  "))
         parts.append(Text(""))
         parts.append(block)
     return Group(*parts)

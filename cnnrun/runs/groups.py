@@ -304,11 +304,17 @@ def group_rows(grouping: Grouping) -> list[list[str]]:
     ]
 
 
+def groups_title(grouping: Grouping) -> str:
+    """``1 group`` or ``N groups``."""
+    n = len(grouping.groups)
+    return f"{n} group" if n == 1 else f"{n} groups"
+
+
 def render_group_table(grouping: Grouping) -> Table:
     """Build the Rich table: one row per group, numbers right-aligned."""
     direction = "best first" if grouping.sort_metric != "epochs_done" else "ascending"
     table = Table(
-        title=f"{len(grouping.groups)} groups of runs (by {', '.join(grouping.grouped_by)})",
+        title=f"{groups_title(grouping)} of runs (by {', '.join(grouping.grouped_by)})",
         caption=f"mean ± sd (n-1); sorted by {grouping.sort_metric} ({direction})",
         header_style="bold",
     )
