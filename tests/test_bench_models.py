@@ -73,7 +73,10 @@ def layers_of(model) -> list:
     return layers_of(nested[0]) if len(nested) == 1 else model.layers
 
 
-@pytest.mark.parametrize("config", CHAPTER + NOT_BENCHED)
+@pytest.mark.parametrize(
+    "config",
+    [*CHAPTER, *(pytest.param(c, marks=pytest.mark.slow) for c in NOT_BENCHED)],  # ResNet50V2
+)
 def test_plain_model_matches_the_config(config):
     loaded = load_experiment(REPO / "configs" / f"{config}.yaml", [])
     exp = loaded.experiment

@@ -53,6 +53,7 @@ def test_a_frozen_backbone_counts_only_when_fine_tune_unfreezes_it(keras):
     assert strided_pointwise_convs(model, unfrozen_later=True) == ["inner/projection"]
 
 
+@pytest.mark.slow  # builds two 23M-parameter networks
 def test_resnet50_as_a_trainable_backbone_is_found_resnet50v2_is_not(keras):
     for network, expected in (("ResNet50", True), ("ResNet50V2", False)):
         backbone = getattr(keras.applications, network)(
