@@ -21,6 +21,8 @@ def _swallowed(sig: int) -> None:
     ("sig", "exc"), [(signal.SIGTERM, signals.Terminated), (signal.SIGINT, KeyboardInterrupt)]
 )
 def test_a_swallowed_stop_is_raised_again_and_later_signals_are_ignored(sig, exc):
+    # Whatever was installed before comes back (SIG_IGN in a shell's background job).
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with signals.stop_signals():
         signals.raise_if_stopped()  # nothing received yet: no-op
         _swallowed(sig)
@@ -28,7 +30,7 @@ def test_a_swallowed_stop_is_raised_again_and_later_signals_are_ignored(sig, exc
         with pytest.raises(exc):
             signals.raise_if_stopped()
     signals.raise_if_stopped()  # the context is over: forgotten
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
 def test_the_stop_check_callback_raises_at_the_next_batch():

@@ -69,7 +69,10 @@ def test_completion_options_are_offered():
 
 
 def test_show_completion_prints_a_bash_script():
-    result = cli("--show-completion", "bash")
+    # Typer finds the shell among the parent processes (none under a detached job); this
+    # switch makes --show-completion take the shell's name instead.
+    env = cli_env(80, _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1")
+    result = cli("--show-completion", "bash", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "_CNNRUN_COMPLETE" in result.stdout and "complete" in result.stdout
 

@@ -35,6 +35,12 @@ def test_config_names_its_section_and_result(config):
     assert head.startswith("# "), "each config opens with a comment naming what it reproduces"
 
 
+# config stem -> --set overrides that keep its smoke run within `make test`'s time: the
+# same model and data pipeline, fewer images per batch. The config exactly as shipped is
+# smoke-trained by test_heavy_config_smoke_trains_as_shipped (slow: make test-full).
+SMALLER = {"oxford_pets_unet": ["data.batch_size=8"]}  # batch 32: 75 s alone, 8: 50 s
+
+
 @pytest.fixture(scope="module")
 def smoke_runs(tmp_path_factory):
     """One runs folder for all: fashion_bn_lr's `init_from: fashion_bn.yaml` reuses the smoke
@@ -46,12 +52,25 @@ def smoke_runs(tmp_path_factory):
 def test_config_smoke_trains_on_synthetic_data(config, smoke_runs):
     if "weights: imagenet" in config.read_text():
         pytest.skip("no ImageNet file here: test_configs_backbones.py runs it with weights=null")
+    _smoke_train(config, smoke_runs, SMALLER.get(config.stem, []))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", sorted(SMALLER))
+def test_heavy_config_smoke_trains_as_shipped(stem, tmp_path):
+    config = next(p for p in CONFIGS if p.stem == stem)
+    _smoke_train(config, tmp_path, [])
+
+
+def _smoke_train(config, runs_dir, overrides):
+    sets = [arg for s in overrides for arg in ("--set", s)]
     res = runner.invoke(
-        app, ["train", str(config), "--smoke", "--synthetic", "--runs-dir", str(smoke_runs)]
+        app, ["train", str(config), "--smoke", "--synthetic", "--runs-dir", str(runs_dir), *sets]
     )
     assert res.exit_code == 0, res.output
-    run = smoke_runs / res.output.strip().splitlines()[-1].rsplit("/", 1)[-1]
+    run = runs_dir / res.output.strip().splitlines()[-1].rsplit("/", 1)[-1]
     results = json.loads((run / "results.json").read_text())
     assert results["epochs_completed"] >= 1
     assert (run / "curves.png").stat().st_size > 0
     assert (run / "checkpoints" / "last.keras").exists()
+    return run

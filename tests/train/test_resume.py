@@ -117,7 +117,10 @@ def test_sigkill_in_epoch_3_then_resume_equals_an_uninterrupted_run(kt, tmp_path
 
 @pytest.mark.parametrize(
     ("sig", "code", "status"),
-    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "killed")],
+    [  # Ctrl-C's exit code and resume hint: tests/cli/test_train_messages.py (fast suite)
+        pytest.param(signal.SIGINT, 130, "interrupted", marks=pytest.mark.slow),
+        (signal.SIGTERM, 143, "killed"),
+    ],
 )
 def test_ctrl_c_and_sigterm_are_recorded_and_resumable(kt, tmp_path, sig, code, status):
     proc = _cli(kt, "--runs-dir", tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
