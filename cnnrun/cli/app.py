@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cnnrun import __version__
-from cnnrun.cli import complete
+from cnnrun.cli import complete, options
 from cnnrun.cli.help_format import hide_flag_types
 from cnnrun.errors import ConfigError, DataError
 
@@ -107,11 +107,8 @@ def train(
             show_default=False,
         ),
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a key (KEY=VALUE, a YAML value); repeatable."),
-    ] = None,
-    epochs: Annotated[int | None, typer.Option(min=1, help="Override `epochs`.")] = None,
+    set_: options.Overrides = None,
+    epochs: options.Epochs = None,
     name: Annotated[str | None, typer.Option(help="Override `name` (run-name prefix).")] = None,
     runs_dir: Annotated[Path, typer.Option(help="Where run folders are created.")] = Path("runs"),
     seed: Annotated[
@@ -147,9 +144,7 @@ def train(
     mlflow: Annotated[
         bool, typer.Option(help="Log the run to MLflow (cnnrun\\[mlflow]; RUNS_DIR/mlflow.db).")
     ] = False,
-    mlflow_uri: Annotated[
-        str | None, typer.Option(help="MLflow tracking URI (implies --mlflow).", show_default=False)
-    ] = None,
+    mlflow_uri: options.MlflowUri = None,
 ) -> None:
     """Train an experiment; the last line printed is the run folder.
 
@@ -509,8 +504,8 @@ def _register_commands() -> None:
     from cnnrun.cli.export import export
     from cnnrun.cli.predict import evaluate, predict
     from cnnrun.cli.runs import compare, show
-    from cnnrun.sweep.command import sweep
-    from cnnrun.sweep.smoke import smoke
+    from cnnrun.cli.smoke import smoke
+    from cnnrun.cli.sweep import sweep
 
     for command in (compare, show, evaluate, predict, export, sweep, smoke):
         app.command()(command)

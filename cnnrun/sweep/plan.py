@@ -1,6 +1,6 @@
 """The plan of a `cnnrun sweep`: search options, trials, ``sweep.json``, trial state.
 
-Imports no TensorFlow. See `cnnrun.sweep.command` for the command and the ``sweep.json`` format.
+Imports no TensorFlow. The ``sweep.json`` format: `cnnrun.sweep.session`'s docstring.
 """
 
 from __future__ import annotations

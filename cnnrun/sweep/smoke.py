@@ -1,4 +1,4 @@
-"""`cnnrun smoke`: check that every experiment file works end to end, for CI.
+"""Smoke checks of experiment files, for CI (the `cnnrun smoke` command: cnnrun.cli.smoke).
 
 Each config is validated, its model built, and trained for a few batches on synthetic
 data of its shape — what ``cnnrun train CONFIG --smoke --synthetic`` does — with ImageNet
@@ -10,32 +10,24 @@ config failed. ``expect:`` cannot be judged on a few batches: it is reported as 
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
-import io
-import shutil
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from cnnrun.config.overrides import SYNTHETIC_DATA
-from cnnrun.errors import ConfigError, DataError, ExitCode, print_error
+from cnnrun.errors import ConfigError, DataError
 
 SYNTHETIC = list(SYNTHETIC_DATA)
 CONFIG_SUFFIXES = (".yaml", ".yml")
 PASS = "pass"
 FAIL = "FAIL"
-
-console = Console()
-err_console = Console(stderr=True)
 
 
 @dataclass
@@ -231,61 +223,3 @@ def junit_xml(results: list[SmokeResult]) -> ET.ElementTree:
             ET.SubElement(case, "system-out").text = "\n".join(notes)
     ET.indent(suites)
     return ET.ElementTree(suites)
-
-
-def smoke(
-    paths: Annotated[
-        list[Path],
-        typer.Argument(help="Experiment files, or folders of them (configs/).", exists=True),
-    ],
-    junit: Annotated[
-        Path | None,
-        typer.Option(help="Also write a JUnit XML report (a testcase per config).", dir_okay=False),
-    ] = None,
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option(help="Keep the smoke runs here (default: a temporary folder, removed)."),
-    ] = None,
-    exclude: Annotated[
-        list[str] | None,
-        typer.Option(help="Leave out files whose name matches this glob (e.g. 'base*.yaml')."),
-    ] = None,
-    verbose: Annotated[bool, typer.Option(help="Show each training's own output.")] = False,
-) -> None:
-    """Validate, build and train every config for a few batches on synthetic data.
-
-    ImageNet backbones get `weights: null`. Prints a pass/fail table; exits 1 when a
-    config fails (each named, with the reason), 2 when there is nothing to check.
-    """
-    try:
-        files = config_files(list(paths), exclude)
-    except ConfigError as exc:
-        print_error(exc.render())
-        raise typer.Exit(ExitCode.CONFIG) from None
-    keep = runs_dir is not None
-    folder = Path(runs_dir) if keep else Path(tempfile.mkdtemp(prefix="cnnrun-smoke-"))
-    out = console if verbose else Console(file=io.StringIO())
-    results: list[SmokeResult] = []
-    try:
-        for path in files:
-            if not verbose:
-                err_console.print(f"smoke {path} ...", highlight=False, soft_wrap=True)
-            results.append(smoke_one(path, folder, out))
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
-    finally:
-        if not keep:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(folder)
-    shown = console if console.is_terminal else Console(width=160)  # files, pipes, CI logs
-    shown.print(render_table(results))
-    if junit is not None:
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        junit_xml(results).write(junit, encoding="utf-8", xml_declaration=True)
-        err_console.print(f"junit: {junit}", highlight=False, soft_wrap=True)
-    failed = [r for r in results if not r.passed]
-    for r in failed:
-        print_error(f"smoke {r.config} failed: {r.detail or r.reason}")
-    if failed:
-        raise typer.Exit(ExitCode.FAILED)

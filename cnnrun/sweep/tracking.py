@@ -33,7 +33,7 @@ def parent_run(uri: str | None, runs_dir: Path, sweep_dir: Path) -> Iterator[str
     try:
         yield run.info.run_id
         status = "FINISHED"
-    except BaseException as exc:  # the sweep's typer.Exit(130 / 143) when stopped
+    except BaseException as exc:  # a stopped sweep's exception carries exit_code 130 / 143
         if isinstance(exc, KeyboardInterrupt) or getattr(exc, "exit_code", None) in (130, 143):
             status = "KILLED"
         raise

@@ -81,3 +81,21 @@ def test_a_sweep_logs_each_trial_as_a_child_run(tiny_config, tmp_path):
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent.info.run_id}
     assert {r.data.params["optimizer.learning_rate"] for r in children} == {"0.01", "0.001"}
     assert URI_ENV not in os.environ and PARENT_ENV not in os.environ  # put back
+
+
+def test_a_stopped_sweep_ends_its_parent_run_killed(tiny_config, tmp_path, monkeypatch):
+    from cnnrun.cli.app import app
+
+    def stop(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cb.Checkpointer, "on_epoch_end", stop)
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(
+        app,
+        ["sweep", str(tiny_config), "--grid", "seed=1,2", "--runs-dir", str(runs), "--mlflow"],
+    )
+    assert result.exit_code == 130, result.output
+    client, eid = _client(runs)
+    (parent,) = [r for r in client.search_runs([eid]) if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.status == "KILLED"
