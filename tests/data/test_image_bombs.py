@@ -22,7 +22,9 @@ from hostile_support import (
 )
 from PIL import Image
 
-MEM = 3 * GiB  # TensorFlow needs about 1 GiB of address space; a decoded bomb far more
+# Address space: a training's TensorFlow threads need over 3 GiB here (at 3 GiB, pthread_create
+# fails in tf.data and TF aborts; 3.5 GiB trains); a decoded bomb and its copies need more.
+MEM = 4 * GiB
 
 SEGMENTATION = """\
 name: seg
