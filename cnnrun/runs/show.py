@@ -179,11 +179,14 @@ def _resumes(resumes: Any) -> str | None:
     """Say from which epoch, and after which ending, each resume went on."""
     if not isinstance(resumes, list) or not resumes:
         return None
-    parts = [
-        f"after epoch {entry.get('from_epoch', '?')} ({_ended_as(entry.get('previous_status'))})"
-        for entry in resumes
-        if isinstance(entry, dict)
-    ]
+    parts = []
+    for entry in resumes:
+        if not isinstance(entry, dict):
+            continue
+        part = f"after epoch {entry.get('from_epoch', '?')} "
+        part += f"({_ended_as(entry.get('previous_status'))})"
+        at = _when(entry.get("at"))
+        parts.append(f"{part} on {at}" if at else part)
     return ", ".join(parts) or None
 
 
@@ -198,7 +201,12 @@ def _ended(info: dict[str, Any]) -> str | None:
     if ended is None:
         return None
     took = _seconds_between(info.get("started_at"), info.get("ended_at"))
-    return f"{ended} (after {format_duration(took)})" if took is not None else ended
+    if took is None:
+        return ended
+    if isinstance(info.get("resumes"), list) and info["resumes"]:
+        # The time it stood stopped before a resume counts too: say so.
+        return f"{ended} ({format_duration(took)} after the start, stopped time included)"
+    return f"{ended} (after {format_duration(took)})"
 
 
 def _heartbeat(info: dict[str, Any]) -> str | None:

@@ -180,7 +180,7 @@ def render_table(results: list[SmokeResult]) -> Table:
     table = Table(
         title=f"smoke: {passed}/{len(results)} configs pass",
         header_style="bold",
-        caption="synthetic data, a few batches; expect: is not judged on a smoke run",
+        caption="synthetic data, a few batches; expect: not judged",
     )
     table.add_column("config", overflow="fold")
     table.add_column("status")

@@ -118,9 +118,31 @@ def test_show_says_when_a_run_was_resumed_and_lists_its_error_logs(tmp_path) -> 
     buffer = io.StringIO()
     print_run(load_run(run), Console(file=buffer, width=200))
     out = buffer.getvalue()
-    assert "resumed      after epoch 2 (process died), after epoch 4 (failed)" in out
+    assert (
+        "resumed      after epoch 2 (process died) on 2024-01-01 13:00:00, "
+        "after epoch 4 (failed) on 2024-01-01 14:00:00"
+    ) in out
     assert re.search(r"error log\s+\S+/error\.log", out)
     assert re.search(r"earlier error log\s+\S+/error-before-resume-2\.log", out)
+
+
+def test_the_end_of_a_resumed_run_says_its_stopped_time_is_included(tmp_path) -> None:
+    run = make_run(tmp_path)
+    record = json.loads((run / runfiles.RUN).read_text())
+    record.update(started_at="2024-01-01T08:00:00+00:00", ended_at="2024-01-01T13:00:00+00:00")
+    (run / runfiles.RUN).write_text(json.dumps(record))
+    assert re.search(r"ended\s+2024-01-01 13:00:00 \(after 5h00m\)", _shown(run))
+    record["resumes"] = [{"at": "2024-01-01T11:00:00+00:00", "from_epoch": 2}]
+    (run / runfiles.RUN).write_text(json.dumps(record))
+    out = _shown(run)
+    assert "13:00:00 (5h00m after the start, stopped time included)" in out, out
+    assert "after epoch 2 (?) on 2024-01-01 11:00:00" in out, out
+
+
+def _shown(run) -> str:
+    buffer = io.StringIO()
+    print_run(load_run(run), Console(file=buffer, width=200))
+    return buffer.getvalue()
 
 
 def test_show_folder_that_is_not_a_run_exits_1(app, tmp_path) -> None:
