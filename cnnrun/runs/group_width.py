@@ -21,6 +21,7 @@ from cnnrun.runs.groups import (
     group_rows,
     groups_title,
     render_group_table,
+    sort_note,
 )
 
 
@@ -41,12 +42,11 @@ def _blocks(grouping: Grouping, names: list[str], rows: list[list[str]], width: 
     if grouping.sort_metric in figures:  # the figure the groups are sorted by comes first
         figures.remove(grouping.sort_metric)
         figures.insert(0, grouping.sort_metric)
-    direction = "best first" if grouping.sort_metric != "epochs_done" else "ascending"
     parts: list[RenderableType] = [
         Text(
             wrap_words(
                 f"{groups_title(grouping)} (by {', '.join(grouping.grouped_by)}), "
-                f"mean ± sd (n-1), sorted by {grouping.sort_metric} ({direction})",
+                f"mean ± sd (n-1), {sort_note(grouping)}",
                 width,
             ),
             style="bold",

@@ -310,12 +310,17 @@ def groups_title(grouping: Grouping) -> str:
     return f"{n} group" if n == 1 else f"{n} groups"
 
 
+def sort_note(grouping: Grouping) -> str:
+    """``sorted by test_accuracy (best first)``: how the groups are ordered."""
+    direction = "best first" if grouping.sort_metric != "epochs_done" else "ascending"
+    return f"sorted by {grouping.sort_metric} ({direction})"
+
+
 def render_group_table(grouping: Grouping) -> Table:
     """Build the Rich table: one row per group, numbers right-aligned."""
-    direction = "best first" if grouping.sort_metric != "epochs_done" else "ascending"
     table = Table(
         title=f"{groups_title(grouping)} of runs (by {', '.join(grouping.grouped_by)})",
-        caption=f"mean ± sd (n-1); sorted by {grouping.sort_metric} ({direction})",
+        caption=f"mean ± sd (n-1); {sort_note(grouping)}",
         header_style="bold",
     )
     right = {"n", *(_header(grouping, m) for m in grouping.metrics)}

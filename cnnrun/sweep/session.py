@@ -174,9 +174,7 @@ def run_sweep(request: SweepRequest, execution: Execution, out: Console) -> Swee
 
                 stack.enter_context(parent_run(execution.mlflow_uri, folder.parent, folder))
             code = _execute(folder, plan, todos, execution, out)
-            if code in (ExitCode.INTERRUPTED, ExitCode.KILLED):
-                raise _Stopped(code)  # through parent_run: the MLflow run ends KILLED
-    except _Stopped as stop:
+    except _Stopped as stop:  # raised through parent_run: the MLflow run ends KILLED
         code = stop.exit_code
     return SweepOutcome(folder, plan, code)
 
@@ -323,7 +321,11 @@ def _report_plan(folder: Path, plan: SweepPlan, todos: list[Todo], out: Console)
 def _execute(
     folder: Path, plan: SweepPlan, todos: list[Todo], execution: Execution, out: Console
 ) -> int:
-    """Run the trials; return the exit code of the sweep (0, 1, 130, 143)."""
+    """Run the trials; return the exit code of the sweep (0 or 1).
+
+    Raises:
+        _Stopped: Ctrl-C or SIGTERM (130 or 143), after the resume hint and the folder.
+    """
     parallel = execution.parallel
     try:
         if not todos:
@@ -337,11 +339,11 @@ def _execute(
     except KeyboardInterrupt:
         _resume_hint("interrupted", folder)
         print(folder)
-        return ExitCode.INTERRUPTED
+        raise _Stopped(ExitCode.INTERRUPTED) from None
     except SweepTerminated:
         _resume_hint("stopped by SIGTERM", folder)
         print(folder)
-        return ExitCode.KILLED
+        raise _Stopped(ExitCode.KILLED) from None
     finally:
         _release(folder, plan)
     failed = [t for t in plan.trials if t.status != runfiles.STATUS_COMPLETED]
