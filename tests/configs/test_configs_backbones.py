@@ -5,10 +5,9 @@ skips the configs whose text holds `weights: imagenet`, and this file runs each 
 with the override below, on synthetic data of its shape.
 """
 
-import json
-
 import pytest
 from conftest import CONFIGS
+from smoke_support import config_named, smoke_train
 from typer.testing import CliRunner
 
 from cnnrun.cli.app import app
@@ -45,16 +44,7 @@ def test_imagenet_config_smoke_trains_at_its_batch_size(stem, tmp_path, monkeypa
 
 def _smoke_train(stem, overrides, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNRUN_OFFLINE", "1")
-    config = next(p for p in CONFIGS if p.stem == stem)
-    sets = [arg for s in overrides for arg in ("--set", s)]
-    res = runner.invoke(
-        app,
-        ["train", str(config), "--smoke", "--synthetic", "--runs-dir", str(tmp_path), *sets],
-    )
-    assert res.exit_code == 0, res.output
-    run = tmp_path / res.output.strip().splitlines()[-1].rsplit("/", 1)[-1]
-    results = json.loads((run / "results.json").read_text())
-    assert results["epochs_completed"] >= 1
+    run = smoke_train(config_named(stem), tmp_path, overrides)
     assert "weights: null" in (run / "config.yaml").read_text()
 
 
@@ -62,8 +52,7 @@ def _smoke_train(stem, overrides, tmp_path, monkeypatch):
 def test_imagenet_config_offline_summarises_with_random_weights(stem, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNRUN_OFFLINE", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))
-    config = next(p for p in CONFIGS if p.stem == stem)
-    res = runner.invoke(app, ["summary", str(config)])
+    res = runner.invoke(app, ["summary", str(config_named(stem))])
     # The layer table needs no weights (issue 12): summary works offline and says which
     # file was not loaded; `train` still stops before training (tests/model/test_backbones).
     assert res.exit_code == 0, res.output

@@ -1,14 +1,8 @@
 """Every file in configs/ validates, builds, and smoke-trains on synthetic data of its shape."""
 
-import json
-
 import pytest
 from conftest import CONFIGS
-from typer.testing import CliRunner
-
-from cnnrun.cli.app import app
-
-runner = CliRunner()
+from smoke_support import config_named, smoke_train
 
 
 def test_there_are_the_chapter_configs():
@@ -58,19 +52,10 @@ def test_config_smoke_trains_on_synthetic_data(config, smoke_runs):
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", sorted(SMALLER))
 def test_heavy_config_smoke_trains_as_shipped(stem, tmp_path):
-    config = next(p for p in CONFIGS if p.stem == stem)
-    _smoke_train(config, tmp_path, [])
+    _smoke_train(config_named(stem), tmp_path, [])
 
 
 def _smoke_train(config, runs_dir, overrides):
-    sets = [arg for s in overrides for arg in ("--set", s)]
-    res = runner.invoke(
-        app, ["train", str(config), "--smoke", "--synthetic", "--runs-dir", str(runs_dir), *sets]
-    )
-    assert res.exit_code == 0, res.output
-    run = runs_dir / res.output.strip().splitlines()[-1].rsplit("/", 1)[-1]
-    results = json.loads((run / "results.json").read_text())
-    assert results["epochs_completed"] >= 1
+    run = smoke_train(config, runs_dir, overrides)
     assert (run / "curves.png").stat().st_size > 0
     assert (run / "checkpoints" / "last.keras").exists()
-    return run
